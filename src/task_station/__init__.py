@@ -1,0 +1,3 @@
+"""TASK Station: create, backtest and run trading bots on CEX and DEX venues."""
+
+__version__ = "0.1.0"

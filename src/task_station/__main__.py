@@ -1,0 +1,3 @@
+from task_station.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Backtests: the same engine on a replay clock, metrics and reports."""

@@ -1,0 +1,266 @@
+"""The ``task-station`` command line: GUI, headless server, backtests, database, users.
+
+Heavy faces are imported only by the commands that need them, so ``backtest`` and
+``serve`` never load Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from task_station import __version__
+from task_station.config import Settings
+from task_station.domain.errors import TaskStationError, ValidationError
+from task_station.logging_setup import configure_logging
+
+log = logging.getLogger("task_station.cli")
+
+
+def _param(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"parameter {text!r} must look like name=value")
+    return key.strip(), value.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="task-station", description="TASK Station trading bots.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--demo", action="store_true", help="throw-away station with demo bots trading"
+    )
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="run the API and bots headless")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--demo", action="store_true", dest="serve_demo")
+
+    bt = sub.add_parser("backtest", help="backtest a strategy on a candle file; prints JSON")
+    bt.add_argument("--strategy", required=True)
+    bt.add_argument("--param", type=_param, action="append", default=[], metavar="NAME=VALUE")
+    bt.add_argument("--data", type=Path, required=True, help="CSV or Parquet candle file")
+    bt.add_argument("--cash", required=True, help="starting quote balance")
+    bt.add_argument("--fee-bps", default="0", help="maker and taker fee in basis points")
+    bt.add_argument("--symbol", default=None, help="BASE/QUOTE (default: from the file name)")
+    bt.add_argument(
+        "--json", type=Path, default=None, dest="json_path", help="also write the JSON here"
+    )
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="migrate the database to the latest schema")
+    down = db_sub.add_parser("downgrade", help="migrate the database down to REVISION")
+    down.add_argument("revision")
+    db_sub.add_parser("current", help="print the current schema revision")
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    create = user_sub.add_parser("create", help="create a user (the first one must be an admin)")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", default="trader", choices=["admin", "trader", "viewer"])
+    create.add_argument("--password-stdin", action="store_true", required=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        with _settings_for(args) as settings:
+            configure_logging(settings.log_level)
+            return _dispatch(args, settings)
+    except TaskStationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+@contextlib.contextmanager
+def _settings_for(args: argparse.Namespace) -> Iterator[Settings]:
+    """Settings from the environment; a demo gets a throw-away data dir and vault."""
+    demo = args.demo or getattr(args, "serve_demo", False)
+    try:
+        base = Settings()
+    except Exception as exc:  # pydantic's ValidationError: name the bad TASK_ variable
+        raise ValidationError(f"invalid TASK_ setting: {exc}") from None
+    if not demo:
+        yield base
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="task-station-demo-"))
+    try:
+        yield base.model_copy(
+            update={
+                "data_dir": tmp,
+                "database_url": None,
+                "keyring_backend": "cryptfile",
+                "keyring_password": os.urandom(16).hex(),
+                "bcrypt_rounds": 10,
+            }
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "backtest":
+        return _backtest(args)
+    if args.command == "db":
+        return _db(args, settings)
+    if args.command == "user":
+        return _user_create(args, settings)
+    if args.command == "serve":
+        if args.host:
+            settings = settings.model_copy(update={"api_host": args.host})
+        if args.port is not None:
+            settings = settings.model_copy(update={"api_port": args.port})
+        return asyncio.run(_serve(settings, demo=args.serve_demo))
+    return _gui(settings, demo=args.demo)
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from task_station.services.backtests import BacktestService
+
+    params = dict(args.param)
+    result = asyncio.run(
+        BacktestService().run(
+            strategy=args.strategy,
+            params=params,
+            data=args.data,
+            cash=args.cash,
+            fee_bps=args.fee_bps,
+            symbol=args.symbol,
+        )
+    )
+    text = json.dumps(result.to_json(), indent=2)
+    if args.json_path is not None:
+        args.json_path.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from task_station.persistence.database import Database
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.resolved_database_url)
+    try:
+        if args.db_command == "upgrade":
+            database.upgrade()
+        elif args.db_command == "downgrade":
+            database.downgrade(args.revision)
+        print(database.current_revision() or "base")
+    finally:
+        database.dispose()
+    return 0
+
+
+def _user_create(args: argparse.Namespace, settings: Settings) -> int:
+    from task_station.container import build_container
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    container = build_container(settings)
+    try:
+        users = container.services.users
+        if users.needs_first_admin():
+            user = users.create(args.username, password, args.role, actor=None)
+        else:
+            raise ValidationError(
+                "users already exist: add more from the GUI or the API as an admin"
+            )
+        print(f"created {user.role.value} {user.username}")
+    finally:
+        asyncio.run(container.aclose())
+    return 0
+
+
+@dataclass
+class _Running:
+    url: str
+
+
+async def _serve(settings: Settings, *, demo: bool) -> int:
+    from task_station.api.app import create_app
+    from task_station.api.server import ApiServer
+    from task_station.container import build_container
+
+    container = build_container(settings)
+    server = ApiServer(create_app(container.services), settings.api_host, settings.api_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await server.start()
+        url = f"http://{settings.api_host}:{server.port}"
+        print(f"TASK Station API on {url}", flush=True)
+        if demo:
+            from task_station.services.demo import seed_demo
+
+            session = await seed_demo(container.services)
+            print(f"demo login: user 'demo', password {session.password}", flush=True)
+        await stop.wait()
+    finally:
+        await server.stop()
+        await container.aclose()
+    return 0
+
+
+def _gui(settings: Settings, *, demo: bool) -> int:
+    from task_station.container import build_container, open_vault
+    from task_station.gui.app import run_gui_session
+    from task_station.gui.dialogs import VaultDialog
+    from task_station.gui.qt_loop import create_application, run_until_closed
+
+    app, loop = create_application(sys.argv[:1])
+    vault = open_vault(settings)
+    if vault.needs_master_password:
+        dialog = VaultDialog(vault.unlock, creating=not vault.file_exists)
+        if not dialog.exec():
+            return 1
+
+    async def session() -> None:
+        from task_station.api.app import create_app
+        from task_station.api.server import ApiServer
+
+        container = build_container(settings, vault)
+        server = None
+        try:
+            api_url = None
+            if settings.api_enabled:
+                server = ApiServer(
+                    create_app(container.services), settings.api_host, settings.api_port
+                )
+                await server.start()
+                api_url = f"http://{settings.api_host}:{server.port}"
+            auto_login = None
+            if demo:
+                from task_station.services.demo import seed_demo
+
+                auto_login = (await seed_demo(container.services)).login
+            await run_gui_session(container.services, api_url=api_url, auto_login=auto_login)
+        finally:
+            if server is not None:
+                await server.stop()
+            await container.aclose()
+
+    run_until_closed(loop, session())
+    del app
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""Typed, frozen settings from the environment (prefix ``TASK_``) with safe defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from platformdirs import user_data_dir
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(user_data_dir("task-station", "TASK Station"))
+
+
+class Settings(BaseSettings):
+    """Everything the composition root needs to build the station.
+
+    Secrets are never settings: they live in the keyring and settings only name them.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TASK_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Where the database, market data and logs live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. Default: SQLite in data_dir.",
+    )
+    api_host: str = Field(default="127.0.0.1", description="Interface the local API binds to.")
+    api_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=8765, description="API port (0: any free port)."
+    )
+    api_enabled: bool = Field(default=True, description="Serve the REST/WS API alongside the GUI.")
+    token_ttl_minutes: Annotated[int, Field(ge=1, le=60 * 24 * 30)] = Field(
+        default=12 * 60, description="Lifetime of an API/GUI login token."
+    )
+    bcrypt_rounds: Annotated[int, Field(ge=4, le=16)] = Field(
+        default=12, description="bcrypt cost factor."
+    )
+    keyring_backend: str = Field(
+        default="auto",
+        description="'auto' (OS keyring, else encrypted file), 'cryptfile' or 'os'.",
+    )
+    keyring_password: str | None = Field(
+        default=None,
+        description="Master password of the encrypted-file keyring (headless servers); the GUI asks for it.",
+        repr=False,
+    )
+    demo_pace_seconds: Annotated[float, Field(ge=0, le=60)] = Field(
+        default=0.5, description="Seconds between bars for demo bots replaying synthetic data."
+    )
+    log_level: str = Field(default="INFO", description="Root log level.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalize_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'task-station.db').as_posix()}"

@@ -1,0 +1,90 @@
+"""The one composition root: build everything from ``Settings``.
+
+Faces receive the ``Services`` bundle and never import this module (the CLI, which
+starts the process, is the exception that calls it).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from task_station.config import Settings
+from task_station.domain.clock import SystemClock
+from task_station.engine.bus import EventBus
+from task_station.persistence.database import Database
+from task_station.security.tokens import TokenIssuer
+from task_station.security.vault import SecretsVault
+from task_station.services.backtests import BacktestService
+from task_station.services.bots import BotService
+from task_station.services.bundle import Services
+from task_station.services.market import MarketService
+from task_station.services.trading import OrderService, PortfolioService
+from task_station.services.users import AuthService, UserService, token_ttl
+
+log = logging.getLogger(__name__)
+
+JWT_KEY_REF = "jwt-signing-key"
+
+
+@dataclass
+class Container:
+    settings: Settings
+    database: Database
+    vault: SecretsVault
+    services: Services
+
+    async def aclose(self) -> None:
+        await self.services.bots.shutdown()
+        self.database.dispose()
+
+
+def open_vault(settings: Settings) -> SecretsVault:
+    vault = SecretsVault(settings.data_dir, settings.keyring_backend)
+    if vault.needs_master_password and settings.keyring_password:
+        vault.unlock(settings.keyring_password)
+    return vault
+
+
+def build_container(settings: Settings, vault: SecretsVault | None = None) -> Container:
+    """Create the data directory, migrate the database and wire every service.
+
+    The vault must be unlocked: the JWT signing key lives there.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    vault = vault or open_vault(settings)
+    database = Database(settings.resolved_database_url)
+    database.upgrade()
+    clock = SystemClock()
+    bus = EventBus()
+    issuer = TokenIssuer(
+        vault.get_or_create(JWT_KEY_REF).encode("utf-8"), token_ttl(settings.token_ttl_minutes)
+    )
+    market = MarketService()
+    bots = BotService(
+        bots=database.bots,
+        orders=database.orders,
+        portfolios=database.portfolio,
+        audit=database.audit,
+        bus=bus,
+        clock=clock,
+        market=market,
+        pace=settings.demo_pace_seconds,
+    )
+    recovered = bots.recover_after_restart()
+    if recovered:
+        log.warning(
+            "%d bot(s) were running when the station stopped; marked stopped", len(recovered)
+        )
+    services = Services(
+        auth=AuthService(database.users, database.sessions, database.audit, clock, issuer),
+        users=UserService(database.users, database.audit, clock, settings.bcrypt_rounds),
+        bots=bots,
+        orders=OrderService(database.orders),
+        portfolio=PortfolioService(database.portfolio, database.bots),
+        market=market,
+        backtests=BacktestService(),
+        events=bus,
+        clock=clock,
+    )
+    return Container(settings, database, vault, services)

@@ -1,0 +1,1 @@
+"""Pure trading domain: no I/O, no Qt, no SQL, no HTTP."""

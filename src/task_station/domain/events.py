@@ -1,0 +1,67 @@
+"""Events: immutable facts, named in the past tense, published on the bus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from task_station.domain.bots import BotStatus
+from task_station.domain.candles import Candle
+from task_station.domain.orders import Fill, Order
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every event on the bus."""
+
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BarClosed(Event):
+    bot_id: str | None
+    venue: str
+    symbol: str
+    timeframe: str
+    candle: Candle
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdated(Event):
+    """An order moved to a new state (submitted, accepted, rejected, canceled, ...)."""
+
+    order: Order
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDenied(Event):
+    """A pre-trade check refused the order; it never reached the venue."""
+
+    order: Order
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilled(Event):
+    order: Order
+    fill: Fill
+
+
+@dataclass(frozen=True, slots=True)
+class BotStatusChanged(Event):
+    bot_id: str
+    name: str
+    status: BotStatus
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioChanged(Event):
+    """Balances or positions of an account/bot changed; readers reload the snapshot."""
+
+    bot_id: str | None
+    equity: Decimal
+    cash: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal

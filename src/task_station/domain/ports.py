@@ -1,0 +1,94 @@
+"""Storage ports: what the engine and services need from persistence.
+
+``persistence/`` implements them on SQLAlchemy; ``engine/memory.py`` implements them in
+memory for backtests, where writing every simulated order to disk would only slow the
+run. Both honour the same contract, and the same tests run against both.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from task_station.domain.balances import Balance
+from task_station.domain.bots import BotDefinition
+from task_station.domain.orders import Fill, Order, OrderStatus
+from task_station.domain.positions import Position
+from task_station.domain.users import User
+
+
+class OrderStore(Protocol):
+    def add(self, order: Order) -> None:
+        """Insert a new order (the write-ahead intent). Raises ConflictError on a duplicate id."""
+
+    def update(self, order: Order) -> None:
+        """Persist the order's new state. Raises NotFoundError for an unknown id."""
+
+    def record_fill(self, order: Order, fill: Fill) -> None:
+        """Atomically store ``fill`` and the order state after it (idempotent by trade id)."""
+
+    def get(self, client_order_id: str) -> Order | None: ...
+
+    def list(
+        self,
+        *,
+        bot_id: str | None = None,
+        statuses: Sequence[OrderStatus] | None = None,
+        limit: int = 500,
+    ) -> builtins.list[Order]:
+        """Newest first."""
+
+    def list_fills(self, *, bot_id: str | None = None, limit: int = 5000) -> builtins.list[Fill]:
+        """Oldest first."""
+
+
+class BotStore(Protocol):
+    def add(self, bot: BotDefinition) -> None: ...
+    def update(self, bot: BotDefinition) -> None: ...
+    def get(self, bot_id: str) -> BotDefinition | None: ...
+    def list(self) -> builtins.list[BotDefinition]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioSnapshot:
+    """Balances and positions of one book (a bot, or the account when bot_id is None)."""
+
+    bot_id: str | None
+    balances: tuple[Balance, ...]
+    positions: tuple[Position, ...]
+    marks: tuple[tuple[str, Decimal], ...] = ()
+
+
+class PortfolioStore(Protocol):
+    def save(self, snapshot: PortfolioSnapshot, when: datetime) -> None:
+        """Replace the stored balances and positions of ``snapshot.bot_id`` atomically."""
+
+    def load(self, bot_id: str | None) -> PortfolioSnapshot | None: ...
+
+
+class UserStore(Protocol):
+    def add(self, user: User) -> None:
+        """Raises ConflictError when the username is taken."""
+
+    def get_by_username(self, username: str) -> User | None: ...
+    def get(self, user_id: str) -> User | None: ...
+    def count(self) -> int: ...
+
+
+class SessionStore(Protocol):
+    def open(
+        self, session_id: str, user_id: str, created_at: datetime, expires_at: datetime
+    ) -> None: ...
+
+    def is_active(self, session_id: str, now: datetime) -> bool: ...
+    def revoke(self, session_id: str, when: datetime) -> None: ...
+
+
+class AuditLog(Protocol):
+    def record(
+        self, when: datetime, actor: str | None, action: str, subject: str, detail: str = ""
+    ) -> None: ...

@@ -1,0 +1,1 @@
+"""Runtime: the event bus, bots, orders and the portfolio."""

@@ -1,0 +1,182 @@
+"""The order manager: write-ahead order intents and venue reports applied to orders.
+
+Every order is stored as INITIALIZED before anything is sent, then marked SUBMITTED,
+then sent. A crash between any two of those steps leaves a record that reconciliation
+can resolve; an order is never sent without a trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from task_station.domain.clock import Clock
+from task_station.domain.commands import CancelOrder, SubmitOrder
+from task_station.domain.errors import InsufficientFunds, NotFoundError, ValidationError
+from task_station.domain.events import OrderDenied, OrderFilled, OrderUpdated, PortfolioChanged
+from task_station.domain.orders import Order, OrderSide
+from task_station.domain.ports import OrderStore, PortfolioStore
+from task_station.engine.bus import EventBus
+from task_station.engine.portfolio import Portfolio
+from task_station.venues.base import (
+    FillReport,
+    OrderAcceptedReport,
+    OrderCanceledReport,
+    OrderRejectedReport,
+    Venue,
+    VenueReport,
+)
+
+log = logging.getLogger(__name__)
+
+
+def new_client_order_id() -> str:
+    return "ts-" + uuid.uuid4().hex[:24]
+
+
+class OrderManager:
+    """Owns the orders of one book on one venue."""
+
+    def __init__(
+        self,
+        *,
+        venue: Venue,
+        store: OrderStore,
+        portfolio: Portfolio,
+        bus: EventBus,
+        clock: Clock,
+        portfolio_store: PortfolioStore | None = None,
+        ids: Callable[[], str] = new_client_order_id,
+    ) -> None:
+        self._venue = venue
+        self._store = store
+        self._portfolio = portfolio
+        self._portfolio_store = portfolio_store
+        self._bus = bus
+        self._clock = clock
+        self._ids = ids
+        self._open: dict[str, Order] = {}
+        venue.set_listener(self)
+
+    @property
+    def open_orders(self) -> list[Order]:
+        return list(self._open.values())
+
+    async def submit(self, command: SubmitOrder) -> Order:
+        """Persist, check and send an order; returns it as it stands after sending."""
+        now = self._clock.now()
+        order = Order(
+            client_order_id=self._ids(),
+            venue=self._venue.name,
+            symbol=command.symbol,
+            side=command.side,
+            type=command.type,
+            created_at=now,
+            quantity=command.quantity,
+            quote_quantity=command.quote_quantity,
+            price=command.price,
+            bot_id=command.bot_id,
+        )
+        self._store.add(order)
+        reason = self._pre_trade_check(order)
+        if reason is not None:
+            denied = order.deny(reason, now)
+            self._store.update(denied)
+            self._bus.publish(OrderDenied(now, denied, reason))
+            return denied
+        submitted = order.submit(now)
+        self._store.update(submitted)
+        self._open[submitted.client_order_id] = submitted
+        self._bus.publish(OrderUpdated(now, submitted))
+        await self._venue.submit_order(submitted)
+        return self._open.get(submitted.client_order_id) or self._stored(submitted)
+
+    async def cancel(self, command: CancelOrder) -> None:
+        order = self._open.get(command.client_order_id)
+        if order is None:
+            raise NotFoundError(f"order {command.client_order_id} is not open")
+        await self._venue.cancel_order(order)
+
+    def on_venue_report(self, report: VenueReport) -> None:
+        """Apply a venue's report to the order it names (called by the venue)."""
+        cid = (
+            report.fill.client_order_id
+            if isinstance(report, FillReport)
+            else report.client_order_id
+        )
+        order = self._open.get(cid)
+        if order is None:
+            log.warning("report for unknown or closed order %s ignored: %r", cid, report)
+            return
+        if isinstance(report, OrderAcceptedReport):
+            self._transition(order.accept(report.venue_order_id, report.ts))
+        elif isinstance(report, OrderRejectedReport):
+            self._transition(order.reject(report.reason, report.ts))
+        elif isinstance(report, OrderCanceledReport):
+            self._transition(order.cancel(report.ts, report.reason))
+        else:
+            self._apply_fill(order, report)
+
+    # -- internals -------------------------------------------------------------
+
+    def _pre_trade_check(self, order: Order) -> str | None:
+        try:
+            instrument = self._venue.instrument(order.symbol)
+            if order.quantity is not None:
+                instrument.check_order(order.quantity, order.price)
+            if order.side is OrderSide.SELL and order.quantity is not None:
+                held = self._portfolio.balance(instrument.base).free
+                if order.quantity > held:
+                    raise InsufficientFunds(
+                        f"cannot sell {order.quantity} {instrument.base}: only {held} held"
+                    )
+            if order.quote_quantity is not None:
+                free = self._portfolio.balance(instrument.quote).free
+                if order.quote_quantity > free:
+                    raise InsufficientFunds(
+                        f"cannot spend {order.quote_quantity} {instrument.quote}: only {free} free"
+                    )
+        except (ValidationError, InsufficientFunds) as exc:
+            return str(exc)
+        return None
+
+    def _transition(self, order: Order) -> None:
+        self._store.update(order)
+        if order.status.is_terminal:
+            self._open.pop(order.client_order_id, None)
+        else:
+            self._open[order.client_order_id] = order
+        self._bus.publish(OrderUpdated(self._clock.now(), order))
+
+    def _apply_fill(self, order: Order, report: FillReport) -> None:
+        fill = report.fill
+        updated = order.fill(fill, complete=report.order_complete)
+        self._store.record_fill(updated, fill)
+        if updated.status.is_terminal:
+            self._open.pop(updated.client_order_id, None)
+        else:
+            self._open[updated.client_order_id] = updated
+        instrument = self._venue.instrument(fill.symbol)
+        self._portfolio.apply_fill(fill, instrument)
+        self._bus.publish(OrderFilled(fill.ts, updated, fill))
+        self.publish_portfolio()
+
+    def publish_portfolio(self) -> None:
+        now = self._clock.now()
+        if self._portfolio_store is not None:
+            self._portfolio_store.save(self._portfolio.snapshot(), now)
+        value = self._portfolio.valuation()
+        self._bus.publish(
+            PortfolioChanged(
+                now,
+                self._portfolio.bot_id,
+                value.equity,
+                value.cash,
+                value.realized_pnl,
+                value.unrealized_pnl,
+            )
+        )
+
+    def _stored(self, order: Order) -> Order:
+        return self._store.get(order.client_order_id) or order

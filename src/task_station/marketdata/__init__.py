@@ -1,0 +1,1 @@
+"""Market data: candle files, the synthetic market, feeds and replay."""

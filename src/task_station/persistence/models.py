@@ -1,0 +1,323 @@
+"""Declarative models for the whole schema.
+
+The models mirror ``migrations/versions``; a test compares them with the migrated
+database so the two cannot drift. Money columns are ``ExactDecimal``, timestamps
+``UtcDateTime``, free-form documents ``JsonDocument``. The account book of the portfolio
+is stored under the book key ``""`` (see ``ACCOUNT_BOOK``) so that a plain unique
+constraint covers it on every backend; ``bot_id`` stays ``None`` in the domain.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from task_station.persistence.types import ExactDecimal, JsonDocument, UtcDateTime
+
+#: Deterministic constraint names, so Alembic can drop and alter them by name later.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Book key of the account's own portfolio (``bot_id is None`` in the domain).
+ACCOUNT_BOOK = ""
+
+ID = String(64)
+NAME = String(128)
+SYMBOL = String(64)
+KIND = String(32)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        Decimal: ExactDecimal(),
+        datetime: UtcDateTime(),
+        dict[str, Any]: JsonDocument(),
+        str: String(255),
+    }
+
+
+# --- users and access -----------------------------------------------------------------
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    username: Mapped[str] = mapped_column(NAME, unique=True)  # stored lower-case
+    role: Mapped[str] = mapped_column(KIND)
+    password_hash: Mapped[str]
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class AccountRow(Base):
+    """A venue account. ``secret_ref`` names a keyring entry; secrets never live here."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    venue: Mapped[str] = mapped_column(ID)
+    sandbox: Mapped[bool] = mapped_column(Boolean)
+    secret_ref: Mapped[str | None]
+    created_at: Mapped[datetime]
+
+
+# --- strategies and bots --------------------------------------------------------------
+
+
+class StrategyRow(Base):
+    __tablename__ = "strategies"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(NAME)
+    version: Mapped[str] = mapped_column(KIND)
+    params_schema: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class BotRow(Base):
+    __tablename__ = "bots"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME, index=True)
+    strategy: Mapped[str] = mapped_column(NAME)
+    params: Mapped[dict[str, Any]]
+    venue: Mapped[str] = mapped_column(ID)
+    symbol: Mapped[str] = mapped_column(SYMBOL)
+    timeframe: Mapped[str] = mapped_column(String(16))
+    quote_budget: Mapped[Decimal]
+    created_at: Mapped[datetime]
+    mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(NAME)
+    error: Mapped[str | None] = mapped_column(Text)
+    data_source: Mapped[str] = mapped_column(ID)
+
+
+# --- orders and fills -----------------------------------------------------------------
+
+
+class OrderRow(Base):
+    """An order's latest state. ``id`` only orders rows by insertion; the key is the
+    client order id, which the station chooses before sending (write-ahead intent)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index(None, "bot_id", "created_at"),
+        Index(None, "status"),
+        Index(None, "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_order_id: Mapped[str] = mapped_column(ID, unique=True)
+    venue: Mapped[str] = mapped_column(ID)
+    symbol: Mapped[str] = mapped_column(SYMBOL)
+    side: Mapped[str] = mapped_column(String(8))
+    type: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    quantity: Mapped[Decimal | None]
+    quote_quantity: Mapped[Decimal | None]
+    price: Mapped[Decimal | None]
+    bot_id: Mapped[str | None] = mapped_column(ID)
+    status: Mapped[str] = mapped_column(String(24))
+    filled_quantity: Mapped[Decimal]
+    filled_notional: Mapped[Decimal]
+    fees: Mapped[Decimal]
+    venue_order_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None]
+
+
+class FillRow(Base):
+    """One execution. ``trade_id`` is unique per order: venues number trades per market,
+    so two venues may reuse an id, but one order never sees the same trade twice."""
+
+    __tablename__ = "fills"
+    __table_args__ = (
+        UniqueConstraint("order_id", "trade_id"),
+        Index(None, "bot_id", "ts"),
+        Index(None, "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    trade_id: Mapped[str] = mapped_column(String(128))
+    symbol: Mapped[str] = mapped_column(SYMBOL)
+    side: Mapped[str] = mapped_column(String(8))
+    price: Mapped[Decimal]
+    quantity: Mapped[Decimal]
+    fee: Mapped[Decimal]
+    fee_currency: Mapped[str] = mapped_column(String(32))
+    liquidity: Mapped[str] = mapped_column(String(8))
+    ts: Mapped[datetime]
+    bot_id: Mapped[str | None] = mapped_column(ID)
+
+
+# --- portfolio ------------------------------------------------------------------------
+
+
+class PortfolioBookRow(Base):
+    """One saved book; its presence tells a saved-empty book from one never saved."""
+
+    __tablename__ = "portfolio_books"
+
+    book: Mapped[str] = mapped_column(ID, primary_key=True)  # ACCOUNT_BOOK or a bot id
+    saved_at: Mapped[datetime]
+
+
+class BalanceRow(Base):
+    __tablename__ = "balances"
+    __table_args__ = (UniqueConstraint("book", "asset"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    book: Mapped[str] = mapped_column(ForeignKey("portfolio_books.book", ondelete="CASCADE"))
+    asset: Mapped[str] = mapped_column(String(32))
+    total: Mapped[Decimal]
+    locked: Mapped[Decimal]
+
+
+class PositionRow(Base):
+    __tablename__ = "positions"
+    __table_args__ = (UniqueConstraint("book", "symbol"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    book: Mapped[str] = mapped_column(ForeignKey("portfolio_books.book", ondelete="CASCADE"))
+    symbol: Mapped[str] = mapped_column(SYMBOL)
+    quantity: Mapped[Decimal]
+    cost: Mapped[Decimal]
+    realized_pnl: Mapped[Decimal]
+    fees_paid: Mapped[Decimal]
+
+
+class MarkRow(Base):
+    """The mark prices a book was valued at when it was saved."""
+
+    __tablename__ = "portfolio_marks"
+    __table_args__ = (UniqueConstraint("book", "symbol"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    book: Mapped[str] = mapped_column(ForeignKey("portfolio_books.book", ondelete="CASCADE"))
+    symbol: Mapped[str] = mapped_column(SYMBOL)
+    price: Mapped[Decimal]
+
+
+# --- task automation ------------------------------------------------------------------
+
+
+class TaskRow(Base):
+    __tablename__ = "tasks"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    owner: Mapped[str | None] = mapped_column(NAME)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime | None]
+
+
+class TriggerRow(Base):
+    """What starts a task: ``kind`` is e.g. cron, price, bot_event or webhook."""
+
+    __tablename__ = "triggers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(KIND)
+    config: Mapped[dict[str, Any]]
+    enabled: Mapped[bool] = mapped_column(Boolean)
+
+
+class ActionRow(Base):
+    """One step of a task, run in ``position`` order."""
+
+    __tablename__ = "actions"
+    __table_args__ = (UniqueConstraint("task_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(KIND)
+    config: Mapped[dict[str, Any]]
+
+
+class RunRow(Base):
+    __tablename__ = "runs"
+    __table_args__ = (Index(None, "task_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    trigger_id: Mapped[int | None] = mapped_column(ForeignKey("triggers.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))
+    output: Mapped[str | None] = mapped_column(Text)
+
+
+# --- logs and market data -------------------------------------------------------------
+
+
+class AuditEventRow(Base):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str | None] = mapped_column(NAME, index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str]
+    detail: Mapped[str] = mapped_column(Text)
+
+
+class SystemLogRow(Base):
+    __tablename__ = "system_logs"
+    __table_args__ = (Index(None, "level", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    logger: Mapped[str]
+    message: Mapped[str] = mapped_column(Text)
+
+
+class PriceTickRow(Base):
+    """The latest tick per venue and symbol (history lives in Parquet, not here)."""
+
+    __tablename__ = "price_ticks"
+
+    venue: Mapped[str] = mapped_column(ID, primary_key=True)
+    symbol: Mapped[str] = mapped_column(SYMBOL, primary_key=True)
+    ts: Mapped[datetime]
+    bid: Mapped[Decimal | None]
+    ask: Mapped[Decimal | None]
+    last: Mapped[Decimal | None]

@@ -1,0 +1,1 @@
+"""Users, passwords, tokens, the secrets vault and the audit trail."""

@@ -1,0 +1,28 @@
+"""The services bundle handed to every face."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from task_station.domain.clock import Clock
+from task_station.engine.bus import EventBus
+from task_station.services.backtests import BacktestService
+from task_station.services.bots import BotService
+from task_station.services.market import MarketService
+from task_station.services.trading import OrderService, PortfolioService
+from task_station.services.users import AuthService, UserService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything a face may call. ``events`` is the bus, for subscribing only."""
+
+    auth: AuthService
+    users: UserService
+    bots: BotService
+    orders: OrderService
+    portfolio: PortfolioService
+    market: MarketService
+    backtests: BacktestService
+    events: EventBus
+    clock: Clock

@@ -1,0 +1,1 @@
+"""Strategies: the base class, the context they see, parameters, built-ins."""

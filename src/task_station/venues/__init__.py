@@ -1,0 +1,1 @@
+"""Venues: one protocol, many exchanges (paper, ccxt, DEX, simulator)."""

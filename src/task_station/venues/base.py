@@ -1,0 +1,76 @@
+"""The ``Venue`` protocol: capabilities as data, outcomes as reports.
+
+A venue never raises for a refused order: it reports ``OrderRejectedReport``. Exceptions
+leaving a venue mean the venue could not be reached (``VenueError``) or a bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from task_station.domain.instruments import Instrument
+from task_station.domain.orders import Fill, Order, OrderType
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCapabilities:
+    """What a venue supports; code branches on this, never on a venue's name."""
+
+    order_types: frozenset[OrderType]
+    quote_sized_market_buy: bool
+    candle_driven: bool  # fills happen when a bar is processed (paper) rather than live
+    websocket: bool = False
+    max_candles_per_request: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAcceptedReport:
+    client_order_id: str
+    venue_order_id: str
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRejectedReport:
+    client_order_id: str
+    reason: str
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCanceledReport:
+    client_order_id: str
+    ts: datetime
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FillReport:
+    fill: Fill
+    order_complete: bool
+
+
+VenueReport = OrderAcceptedReport | OrderRejectedReport | OrderCanceledReport | FillReport
+
+
+class VenueListener(Protocol):
+    def on_venue_report(self, report: VenueReport) -> None: ...
+
+
+class Venue(Protocol):
+    name: str
+    capabilities: VenueCapabilities
+
+    def set_listener(self, listener: VenueListener) -> None: ...
+
+    def instrument(self, symbol: str) -> Instrument: ...
+
+    async def submit_order(self, order: Order) -> None:
+        """Send ``order``; its outcome arrives as reports to the listener."""
+
+    async def cancel_order(self, order: Order) -> None: ...
+
+    async def fetch_balances(self) -> dict[str, Decimal]: ...
