@@ -18,8 +18,8 @@ _PATTERNS = [
 
 def redact(text: str) -> str:
     """Mask anything that looks like a credential in ``text``."""
-    text = _PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
     text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}***", text)
+    text = _PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
     return _PATTERNS[2].sub(lambda m: f"{m.group(1)}***{m.group(3)}", text)
 
 

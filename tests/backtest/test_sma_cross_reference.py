@@ -56,7 +56,9 @@ def assert_close(actual: str, expected: Fraction) -> None:
     assert rel < Fraction(1, 10**9), f"relative error {float(rel):.3e}"
 
 
-def test_cli_backtest_matches_exact_reference_on_binance_btc(shared_data: Path, tmp_path: Path) -> None:
+def test_cli_backtest_matches_exact_reference_on_binance_btc(
+    shared_data: Path, tmp_path: Path
+) -> None:
     data = shared_data / "candles/binance/BTC_USDT-1h.parquet"
     out = tmp_path / "result.json"
     proc = subprocess.run(

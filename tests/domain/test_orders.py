@@ -36,7 +36,18 @@ def make_order(**kw: object) -> Order:
 
 
 def fill(qty: str, trade: str = "t1", side: OrderSide = OrderSide.BUY) -> Fill:
-    return Fill(trade, "c1", "BTC/USDT", side, Decimal("100"), Decimal(qty), Decimal("0.1"), "USDT", "maker", T0)
+    return Fill(
+        trade,
+        "c1",
+        "BTC/USDT",
+        side,
+        Decimal("100"),
+        Decimal(qty),
+        Decimal("0.1"),
+        "USDT",
+        "maker",
+        T0,
+    )
 
 
 def test_partial_then_full_fill_ends_filled_with_exact_totals() -> None:
@@ -96,6 +107,8 @@ def test_malformed_orders_are_refused(kw: dict[str, object], message: str) -> No
 
 
 def test_quote_sized_market_buy_closes_on_complete_fill() -> None:
-    order = make_order(type=OrderType.MARKET, price=None, quantity=None, quote_quantity=Decimal("1000"))
+    order = make_order(
+        type=OrderType.MARKET, price=None, quantity=None, quote_quantity=Decimal("1000")
+    )
     order = order.submit(T0).fill(fill("9.99"), complete=True)
     assert order.status is OrderStatus.FILLED

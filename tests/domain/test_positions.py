@@ -20,7 +20,9 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def f(side: OrderSide, price: str, qty: str, fee: str = "0", n: int = 0) -> Fill:
-    return Fill(f"t{n}", "c", "X/USD", side, Decimal(price), Decimal(qty), Decimal(fee), "USD", "taker", T0)
+    return Fill(
+        f"t{n}", "c", "X/USD", side, Decimal(price), Decimal(qty), Decimal(fee), "USD", "taker", T0
+    )
 
 
 def test_buy_fees_enter_cost_and_sell_fees_reduce_realized() -> None:
@@ -56,7 +58,9 @@ fee_rates = st.sampled_from([Decimal(0), Decimal("0.001"), Decimal("0.0025")])
 
 
 @given(
-    trades=st.lists(st.tuples(st.sampled_from(list(OrderSide)), prices, qtys), min_size=1, max_size=30),
+    trades=st.lists(
+        st.tuples(st.sampled_from(list(OrderSide)), prices, qtys), min_size=1, max_size=30
+    ),
     fee=fee_rates,
     mark=prices,
 )
@@ -72,4 +76,6 @@ def test_equity_identity_holds_for_any_trade_sequence(
         cash -= sign * fill.notional + fill.fee
     equity_change = cash + pos.quantity * mark
     scale = 1 + sum(p * q for _, p, q in trades)
-    assert abs(equity_change - (pos.realized_pnl + pos.unrealized_pnl(mark))) <= scale * Decimal("1e-18")
+    assert abs(equity_change - (pos.realized_pnl + pos.unrealized_pnl(mark))) <= scale * Decimal(
+        "1e-18"
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData
 
-from task_station.persistence import Database
+from task_station.persistence import Database, migrations_dir
 from task_station.persistence.models import Base
 
 EXPECTED_TABLES = {
@@ -74,3 +76,15 @@ def test_repositories_after_reupgrade_work(database: Database) -> None:
     database.downgrade("base")
     database.upgrade()
     assert database.users.count() == 0
+
+
+def test_env_driven_by_url_upgrades_and_downgrades(empty_database: Database) -> None:
+    """``env.py`` also works the developer way: a URL, no connection handed in."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("sqlalchemy.url", empty_database.url)
+    command.upgrade(config, "head")
+    assert empty_database.current_revision() == "0001"
+    assert empty_database.schema_drift() == []
+    command.downgrade(config, "base")
+    assert empty_database.table_names() - {"alembic_version"} == set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import UTC
 from decimal import Decimal
@@ -160,3 +161,28 @@ def test_list_fills_oldest_first_by_bot(database: Database) -> None:
     assert [f.trade_id for f in database.orders.list_fills(bot_id="bot-1")] == ["a1", "a2"]
     assert [f.trade_id for f in database.orders.list_fills(limit=1)] == ["a1"]
     assert database.orders.list_fills()[0].client_order_id == "a"
+
+
+def test_concurrent_replays_of_one_fill_store_it_once(database: Database) -> None:
+    """Writers racing on the same trade: one stores it, the others change nothing."""
+    order = _accepted(limit_buy(quantity="3"))
+    database.orders.add(order)
+    filled = order.fill(fill_for(order, "t-1", "1"))
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def replay() -> None:
+        start.wait()
+        try:
+            database.orders.record_fill(filled, filled.fills[-1])
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=replay) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert database.orders.get(order.client_order_id) == filled
+    assert len(database.orders.list_fills()) == 1

@@ -157,6 +157,12 @@ class Database:
         """Close every pooled connection (call before deleting the file or the database)."""
         self._engine.dispose()
 
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.dispose()
+
     def _alembic_config(self, connection: Connection) -> Config:
         config = Config()
         config.set_main_option("script_location", str(migrations_dir()).replace("%", "%%"))

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install TASK Station with its test tools into .venv and run every check:
+# ruff (lint + format), mypy (strict), import-linter (layers), pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[test]"
+export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
+echo "== ruff";          .venv/bin/ruff check src tests benchmarks migrations
+echo "== ruff format";   .venv/bin/ruff format --check src tests benchmarks migrations
+echo "== mypy";          .venv/bin/mypy
+echo "== import-linter"; .venv/bin/lint-imports
+echo "== pytest";        .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,104 @@
+"""Bus events as WebSocket messages.
+
+Every event message is ``{"type": TYPE, "ts": ISO-8601, "data": {...}}`` with the same
+field names and string-encoded money as the REST responses, so a client parses a fill
+from ``/ws`` and from ``GET /fills`` with one model.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from task_station.api.schemas import CandleOut, FillOut, OrderOut, format_money
+from task_station.domain.events import (
+    BarClosed,
+    BotStatusChanged,
+    Event,
+    OrderDenied,
+    OrderFilled,
+    OrderUpdated,
+    PortfolioChanged,
+)
+
+#: Topics every connection receives; ``bars`` must be asked for (one message per bar).
+DEFAULT_TOPICS = frozenset({"bot_status", "order", "fill", "portfolio"})
+OPTIONAL_TOPICS = frozenset({"bars"})
+
+Message = dict[str, Any]
+
+
+def _envelope(kind: str, event: Event, data: Message) -> Message:
+    return {"type": kind, "ts": event.ts.isoformat(), "data": data}
+
+
+def _bot_status(event: BotStatusChanged) -> Message:
+    data = {"bot_id": event.bot_id, "name": event.name, "status": event.status.value}
+    return _envelope("bot_status", event, {**data, "error": event.error})
+
+
+def _order(event: OrderUpdated) -> Message:
+    data = OrderOut.model_validate(event.order).model_dump(mode="json")
+    return _envelope("order", event, data)
+
+
+def _order_denied(event: OrderDenied) -> Message:
+    data = OrderOut.model_validate(event.order).model_dump(mode="json")
+    return _envelope("order", event, {**data, "reason": event.reason})
+
+
+def _fill(event: OrderFilled) -> Message:
+    data = FillOut.model_validate(event.fill).model_dump(mode="json")
+    return _envelope("fill", event, {**data, "order_status": event.order.status.value})
+
+
+def _portfolio(event: PortfolioChanged) -> Message:
+    return _envelope(
+        "portfolio",
+        event,
+        {
+            "bot_id": event.bot_id,
+            "equity": format_money(event.equity),
+            "cash": format_money(event.cash),
+            "realized_pnl": format_money(event.realized_pnl),
+            "unrealized_pnl": format_money(event.unrealized_pnl),
+        },
+    )
+
+
+def _bar(event: BarClosed) -> Message:
+    candle = CandleOut.model_validate(event.candle).model_dump(mode="json")
+    data = {"bot_id": event.bot_id, "venue": event.venue, "symbol": event.symbol}
+    return _envelope("bar", event, {**data, "timeframe": event.timeframe, "candle": candle})
+
+
+#: event class -> (topic, converter). The hub subscribes to exactly these classes.
+CONVERTERS: dict[type[Event], tuple[str, Callable[[Any], Message]]] = {
+    BotStatusChanged: ("bot_status", _bot_status),
+    OrderUpdated: ("order", _order),
+    OrderDenied: ("order", _order_denied),
+    OrderFilled: ("fill", _fill),
+    PortfolioChanged: ("portfolio", _portfolio),
+    BarClosed: ("bars", _bar),
+}
+
+
+def conflation_key(event: Event) -> str | None:
+    """Events that are state snapshots: only the newest unsent one per key matters."""
+    if isinstance(event, PortfolioChanged):
+        return f"portfolio:{event.bot_id}"
+    return None
+
+
+def encode(message: Message) -> str:
+    return json.dumps(message, separators=(",", ":"))
+
+
+def hello(username: str, role: str, topics: frozenset[str]) -> Message:
+    return {
+        "type": "hello",
+        "user": {"username": username, "role": role},
+        "topics": sorted(topics),
+        "optional_topics": sorted(OPTIONAL_TOPICS),
+    }

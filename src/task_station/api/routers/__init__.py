@@ -1,0 +1,1 @@
+"""One small router per area; each route validates, calls one service method, maps."""

@@ -1,0 +1,45 @@
+"""Bots: list, create, inspect, start and stop (permissions are the services' job)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from task_station.api.deps import REQUIRE_LOGIN, PrincipalDep, ServicesDep
+from task_station.api.schemas import BotCreate, BotOut
+
+router = APIRouter(prefix="/bots", tags=["bots"], dependencies=REQUIRE_LOGIN)
+
+
+@router.get("")
+async def list_bots(services: ServicesDep) -> list[BotOut]:
+    return [BotOut.model_validate(bot) for bot in services.bots.list()]
+
+
+@router.post("", status_code=201)
+async def create_bot(body: BotCreate, principal: PrincipalDep, services: ServicesDep) -> BotOut:
+    bot = services.bots.create(
+        principal,
+        name=body.name,
+        strategy=body.strategy,
+        params=body.params,
+        quote_budget=body.quote_budget,
+        symbol=body.symbol,
+        data_source=body.data_source,
+        fee_bps=body.fee_bps,
+    )
+    return BotOut.model_validate(bot)
+
+
+@router.get("/{bot_id}")
+async def get_bot(bot_id: str, services: ServicesDep) -> BotOut:
+    return BotOut.model_validate(services.bots.get(bot_id))
+
+
+@router.post("/{bot_id}/start")
+async def start_bot(bot_id: str, principal: PrincipalDep, services: ServicesDep) -> BotOut:
+    return BotOut.model_validate(await services.bots.start(principal, bot_id))
+
+
+@router.post("/{bot_id}/stop")
+async def stop_bot(bot_id: str, principal: PrincipalDep, services: ServicesDep) -> BotOut:
+    return BotOut.model_validate(await services.bots.stop(principal, bot_id))
