@@ -113,7 +113,8 @@ def _strategies_and_bots() -> None:
         text("status", 16),
         text("owner", 128, nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
-        text("data_source", 64),
+        text("data_source", 1024),
+        money("fee_bps"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bots")),
     )
     op.create_index(op.f("ix_bots_name"), "bots", ["name"])

@@ -73,10 +73,13 @@ async def test_signal_on_bar_t_fills_at_open_of_bar_t_plus_one() -> None:
     assert fill.ts == T0 + timedelta(hours=2)
 
 
-async def test_signal_on_last_bar_never_fills() -> None:
+async def test_signal_on_last_bar_never_fills_and_is_canceled_at_the_end() -> None:
+    from task_station.domain.orders import OrderStatus
+
     store = MemoryOrderStore()
     await runtime(BuyOnSecondBar(), 2, store).run()
     assert store.list_fills() == []
+    assert [o.status for o in store.list()] == [OrderStatus.CANCELED]
 
 
 async def test_strategy_failing_repeatedly_raises_strategy_error_with_advice() -> None:

@@ -72,9 +72,7 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
 async def _station_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TaskStationError)
     status = status_for(exc)
-    return error_response(
-        status, type(exc).__name__, str(exc), _BEARER if status == 401 else None
-    )
+    return error_response(status, type(exc).__name__, str(exc), _BEARER if status == 401 else None)
 
 
 async def _request_validation_error(_: Request, exc: Exception) -> JSONResponse:

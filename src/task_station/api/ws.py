@@ -74,15 +74,15 @@ async def _pump(websocket: WebSocket, subscriber: Subscriber) -> None:
     """Send events and read client requests until either side stops."""
     sender = asyncio.create_task(_send_events(websocket, subscriber))
     reader = asyncio.create_task(_read_requests(websocket, subscriber))
-    done, pending = await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-            await task
-    for task in done:
-        if isinstance(task.exception(), OutboxClosed):
-            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-                await websocket.close(code=CLOSE_GOING_AWAY, reason="the station is stopping")
+    try:
+        await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (sender, reader):
+            task.cancel()
+        await asyncio.gather(sender, reader, return_exceptions=True)
+    if not sender.cancelled() and isinstance(sender.exception(), OutboxClosed):
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(code=CLOSE_GOING_AWAY, reason="the station is stopping")
 
 
 async def _send_events(websocket: WebSocket, subscriber: Subscriber) -> None:
@@ -101,17 +101,26 @@ async def _read_requests(websocket: WebSocket, subscriber: Subscriber) -> None:
             subscriber.outbox.put(encode(reply))
 
 
+def _topics(request: dict[str, object], key: str) -> set[str] | None:
+    value = request.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        return None
+    return set(value)
+
+
 def _handle_request(text: str, subscriber: Subscriber) -> dict[str, object]:
+    """Apply a ``subscribe``/``unsubscribe`` request; the reply says what is active now."""
+    usage = 'send {"subscribe": [TOPIC, ...]} or {"unsubscribe": [TOPIC, ...]}'
     try:
         request = json.loads(text)
     except ValueError:
-        return {"type": "error", "detail": "messages must be JSON objects"}
+        return {"type": "error", "detail": f"messages must be JSON; {usage}"}
     if not isinstance(request, dict) or not set(request) <= {"subscribe", "unsubscribe"}:
-        return {"type": "error", "detail": "send {\"subscribe\": [...]} or {\"unsubscribe\": [...]}"}
-    wanted = set(request.get("subscribe") or ()) if isinstance(request.get("subscribe"), list) else set()
-    unwanted = set(request.get("unsubscribe") or ()) if isinstance(request.get("unsubscribe"), list) else set()
-    unknown = (wanted | unwanted) - _KNOWN_TOPICS
-    if unknown:
+        return {"type": "error", "detail": usage}
+    wanted, unwanted = _topics(request, "subscribe"), _topics(request, "unsubscribe")
+    if wanted is None or unwanted is None:
+        return {"type": "error", "detail": f"topics must be a list of strings; {usage}"}
+    if unknown := (wanted | unwanted) - _KNOWN_TOPICS:
         known = ", ".join(sorted(_KNOWN_TOPICS))
         return {"type": "error", "detail": f"unknown topic(s) {sorted(unknown)}; known: {known}"}
     subscriber.topics |= wanted

@@ -8,6 +8,7 @@ can resolve; an order is never sent without a trace.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 
@@ -29,6 +30,9 @@ from task_station.venues.base import (
 )
 
 log = logging.getLogger(__name__)
+
+#: Wall-clock seconds between two stored mark-to-market snapshots of a running book.
+MARK_PERSIST_SECONDS = 1.0
 
 
 def new_client_order_id() -> str:
@@ -57,6 +61,7 @@ class OrderManager:
         self._clock = clock
         self._ids = ids
         self._open: dict[str, Order] = {}
+        self._last_persist = 0.0
         venue.set_listener(self)
 
     @property
@@ -97,6 +102,13 @@ class OrderManager:
         if order is None:
             raise NotFoundError(f"order {command.client_order_id} is not open")
         await self._venue.cancel_order(order)
+
+    async def cancel_all(self) -> int:
+        """Cancel every open order of this book; returns how many were asked to cancel."""
+        orders = list(self._open.values())
+        for order in orders:
+            await self._venue.cancel_order(order)
+        return len(orders)
 
     def on_venue_report(self, report: VenueReport) -> None:
         """Apply a venue's report to the order it names (called by the venue)."""
@@ -162,10 +174,16 @@ class OrderManager:
         self._bus.publish(OrderFilled(fill.ts, updated, fill))
         self.publish_portfolio()
 
-    def publish_portfolio(self) -> None:
+    def publish_portfolio(self, *, persist: bool = True) -> None:
+        """Tell the faces the book changed; store it when ``persist`` (always after a fill).
+
+        Mark-to-market updates come every bar; writing each to disk would make the
+        database the bottleneck, so callers throttle them (see ``MARK_PERSIST_SECONDS``).
+        """
         now = self._clock.now()
-        if self._portfolio_store is not None:
+        if self._portfolio_store is not None and persist:
             self._portfolio_store.save(self._portfolio.snapshot(), now)
+            self._last_persist = time.monotonic()
         value = self._portfolio.valuation()
         self._bus.publish(
             PortfolioChanged(
@@ -177,6 +195,11 @@ class OrderManager:
                 value.unrealized_pnl,
             )
         )
+
+    def publish_marks(self) -> None:
+        """Publish a new valuation; persist it at most every ``MARK_PERSIST_SECONDS``."""
+        due = time.monotonic() - self._last_persist >= MARK_PERSIST_SECONDS
+        self.publish_portfolio(persist=due)
 
     def _stored(self, order: Order) -> Order:
         return self._store.get(order.client_order_id) or order

@@ -159,6 +159,11 @@ class BotRuntime:
                 break
             await self._step(candle)
         self._sandbox.call("on_stop", lambda: self.strategy.on_stop(self._ctx))
+        if self._venue.capabilities.candle_driven:
+            # The simulated venue ends with the bot: nothing left on it can ever fill.
+            await self._orders.cancel_all()
+        if self._publish_marks:
+            self._orders.publish_portfolio()  # the final marks, stored
         return BotStatus.STOPPED if self._stop.is_set() else BotStatus.FINISHED
 
     async def _step(self, candle: Candle) -> None:
@@ -178,7 +183,7 @@ class BotRuntime:
             BarClosed(close_time, self.bot_id, self._venue.name, symbol, self.timeframe, candle)
         )
         if self._publish_marks:
-            self._orders.publish_portfolio()
+            self._orders.publish_marks()
         self._sandbox.call("on_bar", lambda: self.strategy.on_bar(self._ctx, candle))
         pending, self._ctx.pending = self._ctx.pending, []
         for command in pending:

@@ -50,3 +50,10 @@ def sign_of(value: Decimal | None) -> int:
     if value is None or value == 0:
         return 0
     return 1 if value > 0 else -1
+
+
+def epoch_seconds(ts: datetime) -> float:
+    """Seconds since the epoch for the chart's x axis; naive times are taken as UTC."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.timestamp()

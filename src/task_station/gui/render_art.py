@@ -26,7 +26,9 @@ def render_icon(robot: Path, size: int = 256) -> QImage:
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     tile = QPainterPath()
     margin = size * 0.03
-    tile.addRoundedRect(QRectF(margin, margin, size - 2 * margin, size - 2 * margin), size * 0.2, size * 0.2)
+    tile.addRoundedRect(
+        QRectF(margin, margin, size - 2 * margin, size - 2 * margin), size * 0.2, size * 0.2
+    )
     painter.fillPath(tile, QColor(COLORS["surface"]))
     painter.setPen(QColor(COLORS["accent_dim"]))
     painter.drawPath(tile)
@@ -47,7 +49,7 @@ def render_all(root: Path | None = None) -> list[Path]:
     }
     for path, image in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not image.save(str(path), "PNG"):
+        if not image.save(str(path), b"PNG"):
             raise OSError(f"could not write {path}")
     return list(outputs)
 

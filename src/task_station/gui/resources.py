@@ -29,7 +29,9 @@ def resource_path(*parts: str) -> Path:
     """Path of a resource file, e.g. ``resource_path("themes", "dark.qss")``."""
     path = resources_root().joinpath(*parts)
     if not path.exists():
-        raise FileNotFoundError(f"station resource {'/'.join(parts)} not found under {resources_root()}")
+        raise FileNotFoundError(
+            f"station resource {'/'.join(parts)} not found under {resources_root()}"
+        )
     return path
 
 

@@ -32,7 +32,10 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
     """Rows of records of type ``R``; ``key`` identifies a record across refreshes."""
 
     def __init__(
-        self, columns: Sequence[Column[R]], key: Callable[[R], Hashable], parent: QObject | None = None
+        self,
+        columns: Sequence[Column[R]],
+        key: Callable[[R], Hashable],
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._columns = list(columns)
@@ -73,10 +76,10 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
 
     # -- QAbstractTableModel -----------------------------------------------------------
 
-    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._columns)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
@@ -94,7 +97,7 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
             return h | Qt.AlignmentFlag.AlignVCenter
         return None
 
-    def headerData(  # noqa: N802
+    def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> object:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:

@@ -26,6 +26,7 @@ def _write(row: BotRow, bot: BotDefinition) -> None:
     row.owner = bot.owner
     row.error = bot.error
     row.data_source = bot.data_source
+    row.fee_bps = bot.fee_bps
 
 
 def _to_bot(row: BotRow) -> BotDefinition:
@@ -44,6 +45,7 @@ def _to_bot(row: BotRow) -> BotDefinition:
         owner=row.owner,
         error=row.error,
         data_source=row.data_source,
+        fee_bps=row.fee_bps,
     )
 
 

@@ -122,7 +122,8 @@ class BotRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     owner: Mapped[str | None] = mapped_column(NAME)
     error: Mapped[str | None] = mapped_column(Text)
-    data_source: Mapped[str] = mapped_column(ID)
+    data_source: Mapped[str] = mapped_column(String(1024))
+    fee_bps: Mapped[Decimal]
 
 
 # --- orders and fills -----------------------------------------------------------------

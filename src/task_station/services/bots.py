@@ -235,6 +235,10 @@ class BotService:
             self._resume_at[bot.id] = entry.feed.position
             self._running.pop(bot.id, None)
         current = self.get(bot.id)
+        if current.status is not BotStatus.RUNNING:
+            # Someone else (another process on this database) already changed it.
+            log.warning("bot %s ended as %s but is stored as %s", bot.id, status, current.status)
+            return
         final = current.with_status(status, error)
         self._bots.update(final)
         self._publish(final)

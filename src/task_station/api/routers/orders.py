@@ -29,4 +29,6 @@ async def list_fills(
     bot_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 5000,
 ) -> list[FillOut]:
-    return [FillOut.model_validate(fill) for fill in services.orders.fills(bot_id=bot_id, limit=limit)]
+    return [
+        FillOut.model_validate(fill) for fill in services.orders.fills(bot_id=bot_id, limit=limit)
+    ]

@@ -1,0 +1,1 @@
+"""Placeholder for the automation layer (see ARCHITECTURE.md); later issues fill it."""

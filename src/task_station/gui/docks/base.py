@@ -1,0 +1,62 @@
+"""What every table dock shares: a thin QTableView over a RecordTableModel that
+reloads from a service, at most once per burst of bus events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import Generic, TypeVar
+
+from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QTableView, QWidget
+
+from task_station.engine.bus import EventBus
+from task_station.gui.live import BusLink, Coalescer
+from task_station.gui.table_model import Column, RecordTableModel
+
+R = TypeVar("R")
+
+REFRESH_MS = 120
+
+
+class TableDock(QDockWidget, Generic[R]):
+    """A dock showing ``load()``'s records; call ``refresh_soon`` from bus handlers."""
+
+    def __init__(
+        self,
+        title: str,
+        object_name: str,
+        bus: EventBus,
+        columns: Sequence[Column[R]],
+        key: Callable[[R], Hashable],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(title, parent)
+        self.setObjectName(object_name)  # QMainWindow.saveState finds docks by name
+        self.model: RecordTableModel[R] = RecordTableModel(columns, key, self)
+        self.view = QTableView(self)
+        self.view.setModel(self.model)
+        self.view.setAlternatingRowColors(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setShowGrid(False)
+        self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setDefaultSectionSize(26)
+        header = self.view.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setHighlightSections(False)
+        self.link = BusLink(self, bus)
+        self.refresher = Coalescer(self.refresh, REFRESH_MS, self)
+
+    def refresh_soon(self, *_: object) -> None:
+        self.refresher.request()
+
+    def refresh(self) -> None:
+        """Reload every record from the services now."""
+        self.model.set_rows(self.load())
+
+    def load(self) -> Sequence[R]:
+        raise NotImplementedError
+
+    def cell_text(self, row: int, title: str) -> str:
+        """The text of a cell by column title (what a trader reads; used by tests)."""
+        return self.model.text(row, self.model.column_of(title))

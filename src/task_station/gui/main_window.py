@@ -1,0 +1,153 @@
+"""The station's main window: a bot's chart in the middle, the docks around it.
+
+The window only wires widgets together: every number it shows comes from a service and
+every button calls one. Geometry and dock layout persist in QSettings (the one piece of
+state that belongs to the GUI rather than to the station).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QWidget
+
+from task_station.domain.bots import BotStatus
+from task_station.domain.events import BotStatusChanged
+from task_station.gui.bot_chart import BotChartPanel
+from task_station.gui.docks import BotsDock, OrdersDock, PortfolioDock
+from task_station.gui.live import BusLink, Coalescer
+from task_station.gui.resources import app_icon
+from task_station.services.bundle import Services
+from task_station.services.principal import Principal
+
+_GEOMETRY, _STATE = "main/geometry", "main/state"
+
+
+class MainWindow(QMainWindow):
+    """``closed`` is emitted once the window has been closed (the session awaits it)."""
+
+    closed = Signal()
+
+    def __init__(
+        self,
+        services: Services,
+        principal: Principal,
+        api_url: str | None = None,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("TASK Station")
+        self.setWindowIcon(app_icon())
+        self.setObjectName("mainWindow")
+        self._services = services
+        self._settings = settings if settings is not None else QSettings()
+        self.principal = principal
+        self.last_error: str | None = None
+        self.chart_panel = BotChartPanel(services.bots, services.orders, services.events, self)
+        self.setCentralWidget(self.chart_panel)
+        self.bots_dock = BotsDock(
+            services.bots, services.portfolio, services.events, principal, self
+        )
+        self.orders_dock = OrdersDock(services.orders, services.bots, services.events, self)
+        self.portfolio_dock = PortfolioDock(services.portfolio, services.events, self)
+        self._arrange_docks()
+        self._build_menus()
+        self._build_status_bar(api_url)
+        self.bots_dock.bot_selected.connect(self.chart_panel.show_bot)
+        self.bots_dock.error.connect(self.show_error)
+        self.bots_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self._status_refresh = Coalescer(self._update_running, 150, self)
+        self.link = BusLink(self, services.events)
+        self.link.on(BotStatusChanged, self._on_bot_status)
+        self._update_running()
+        self.select_default_bot()
+        self._restore_layout()
+
+    # -- layout ----------------------------------------------------------------------
+
+    def _arrange_docks(self) -> None:
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.bots_dock)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.orders_dock)
+        self.splitDockWidget(self.orders_dock, self.portfolio_dock, Qt.Orientation.Horizontal)
+        self.resizeDocks([self.bots_dock], [560], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.orders_dock], [300], Qt.Orientation.Vertical)
+
+    def _build_menus(self) -> None:
+        station = self.menuBar().addMenu("&Station")
+        new_bot = QAction("&New bot…", self)
+        new_bot.setEnabled(self.principal.role.can_trade())
+        new_bot.triggered.connect(self.bots_dock.open_new_bot_dialog)
+        station.addAction(new_bot)
+        station.addSeparator()
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut("Ctrl+Q")
+        quit_action.triggered.connect(self.close)
+        station.addAction(quit_action)
+        view = self.menuBar().addMenu("&View")
+        for dock in (self.bots_dock, self.orders_dock, self.portfolio_dock):
+            view.addAction(dock.toggleViewAction())
+
+    def _build_status_bar(self, api_url: str | None) -> None:
+        bar = self.statusBar()
+        self.user_label = QLabel(f"User: {self.principal.username} ({self.principal.role.value})")
+        self.api_label = QLabel(f"API: {api_url}" if api_url else "API: off")
+        self.running_label = QLabel()
+        for label in (self.user_label, self.api_label, self.running_label):
+            bar.addPermanentWidget(label)
+
+    # -- behaviour -------------------------------------------------------------------
+
+    def select_default_bot(self) -> None:
+        """Select the first running bot, else the first bot (if any)."""
+        bots = self._services.bots.list()
+        running = [b for b in bots if b.status is BotStatus.RUNNING]
+        candidates = running or bots
+        if candidates:
+            self.bots_dock.select_bot(candidates[0].id)
+
+    @property
+    def running_count(self) -> int:
+        return sum(1 for b in self._services.bots.list() if b.status is BotStatus.RUNNING)
+
+    def show_error(self, message: str) -> None:
+        """Tell the trader without blocking: status bar plus a non-modal message box."""
+        self.last_error = message
+        self.statusBar().showMessage(message, 10000)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "TASK Station", message, QMessageBox.StandardButton.Ok, self
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _on_bot_status(self, event: BotStatusChanged) -> None:
+        self._status_refresh.request()
+        if self.chart_panel.bot_id is None and event.status is BotStatus.RUNNING:
+            self.bots_dock.refresh()
+            self.bots_dock.select_bot(event.bot_id)
+
+    def _update_running(self) -> None:
+        self.running_label.setText(f"Running bots: {self.running_count}")
+
+    # -- persistence -----------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        geometry, state = self._settings.value(_GEOMETRY), self._settings.value(_STATE)
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        self._settings.setValue(_GEOMETRY, self.saveGeometry())
+        self._settings.setValue(_STATE, self.saveState())
+        self._settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        super().closeEvent(event)
+        self.closed.emit()

@@ -1,0 +1,1 @@
+"""Placeholder for the jobs layer (see ARCHITECTURE.md); later issues fill it."""

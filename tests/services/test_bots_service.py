@@ -1,0 +1,137 @@
+"""Bots through the services, on the real container (SQLite file, encrypted vault)."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from task_station.container import Container
+from task_station.domain.bots import BotStatus
+from task_station.domain.errors import ConflictError, DataError, PermissionDeniedError, ValidationError
+from task_station.domain.events import BotStatusChanged, OrderFilled
+from task_station.domain.money import ZERO
+from task_station.domain.orders import OrderSide
+from task_station.services.principal import Principal
+
+
+async def wait_finished(container: Container, bot_id: str, timeout: float = 60) -> None:
+    async def poll() -> None:
+        while container.services.bots.is_running(bot_id):
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+def create_bot(container: Container, actor: Principal, **kw: object) -> str:
+    values: dict[str, object] = {
+        "name": "b",
+        "strategy": "sma_cross",
+        "params": {"fast": 3, "slow": 8},
+        "quote_budget": "1000",
+        "data_source": "synthetic:5",
+    }
+    values.update(kw)
+    return container.services.bots.create(actor, **values).id  # type: ignore[arg-type]
+
+
+async def test_bot_runs_to_the_end_and_its_book_equals_its_fills(container: Container, admin: Principal) -> None:
+    s = container.services
+    fills: list[OrderFilled] = []
+    s.events.subscribe(OrderFilled, fills.append)
+    bot_id = create_bot(container, admin, fee_bps="10")
+    await s.bots.start(admin, bot_id)
+    await wait_finished(container, bot_id)
+    assert s.bots.get(bot_id).status is BotStatus.FINISHED
+    stored = s.orders.fills(bot_id=bot_id)
+    assert [f.fill.trade_id for f in fills] == [f.trade_id for f in stored]
+    assert len(stored) > 10
+    cash = Decimal("1000")
+    base = ZERO
+    for f in stored:
+        assert f.fee == f.price * f.quantity * Decimal("0.001")
+        if f.side is OrderSide.BUY:
+            cash -= f.price * f.quantity + f.fee
+            base += f.quantity
+        else:
+            cash += f.price * f.quantity - f.fee
+            base -= f.quantity
+    book = s.portfolio.book(bot_id)
+    assert book.cash == cash
+    assert book.balances.get("BTC", ZERO) == base
+    last_close = s.bots.bars(bot_id)[-1].close
+    assert book.equity == cash + base * last_close
+    assert book.fees_paid == sum((f.fee for f in stored), ZERO)
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "message"),
+    [
+        ({"strategy": "nope"}, ValidationError, "unknown strategy"),
+        ({"params": {"fast": 9, "slow": 3}}, ValidationError, "must be smaller"),
+        ({"quote_budget": "-5"}, ValidationError, "must be positive"),
+        ({"quote_budget": "abc"}, ValidationError, "not a number"),
+        ({"symbol": "BTCUSDT"}, ValidationError, "BASE/QUOTE"),
+        ({"data_source": "file:/nonexistent.csv"}, DataError, "does not exist"),
+        ({"data_source": "ftp:x"}, ValidationError, "synthetic:SEED"),
+        ({"name": "  "}, ValidationError, "1-80 characters"),
+    ],
+)
+def test_bad_bot_definitions_are_refused_and_nothing_is_stored(
+    container: Container, admin: Principal, kw: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        create_bot(container, admin, **kw)
+    assert container.services.bots.list() == []
+
+
+async def test_starting_twice_conflicts_and_stop_stops(container: Container, admin: Principal) -> None:
+    s = container.services
+    statuses: list[BotStatus] = []
+    s.events.subscribe(BotStatusChanged, lambda e: statuses.append(e.status))
+    container.services.bots._pace = 0.01  # slow enough to stop mid-run
+    bot_id = create_bot(container, admin)
+    await s.bots.start(admin, bot_id)
+    with pytest.raises(ConflictError, match="already running"):
+        await s.bots.start(admin, bot_id)
+    stopped = await s.bots.stop(admin, bot_id)
+    assert stopped.status is BotStatus.STOPPED
+    assert statuses == [BotStatus.RUNNING, BotStatus.STOPPED]
+    with pytest.raises(ConflictError, match="not running"):
+        await s.bots.stop(admin, bot_id)
+
+
+def test_viewer_may_not_create_bots(container: Container, admin: Principal) -> None:
+    s = container.services
+    s.users.create("vera", "viewer-password", "viewer", actor=admin)
+    viewer = s.auth.login("vera", "viewer-password").principal
+    with pytest.raises(PermissionDeniedError, match="may not create bots"):
+        create_bot(container, viewer)
+    assert s.bots.list() == []
+
+
+def test_wrong_password_is_refused_the_same_way_for_unknown_users(container: Container, admin: Principal) -> None:
+    from task_station.domain.errors import AuthenticationError
+
+    for user in ("admin", "nobody"):
+        with pytest.raises(AuthenticationError, match="^wrong username or password$"):
+            container.services.auth.login(user, "not-the-password")
+
+
+async def test_bots_left_running_by_a_dead_process_are_marked_stopped(
+    settings_factory: object, admin: Principal, container: Container
+) -> None:
+    from task_station.container import build_container
+
+    bot_id = create_bot(container, admin)
+    container.services.bots._pace = 0.05
+    await container.services.bots.start(admin, bot_id)
+    # a second process on the same database, as after a crash
+    other = build_container(container.settings)
+    try:
+        bot = other.services.bots.get(bot_id)
+        assert bot.status is BotStatus.STOPPED
+        assert bot.error is not None and "stopped while the bot ran" in bot.error
+    finally:
+        await other.aclose()
