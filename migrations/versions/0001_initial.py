@@ -23,9 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def money(name: str, *, nullable: bool = False) -> sa.Column[object]:
-    return sa.Column(
-        name, sa.Numeric(38, 18).with_variant(sa.String(42), "sqlite"), nullable=nullable
-    )
+    return sa.Column(name, sa.Numeric().with_variant(sa.Text(), "sqlite"), nullable=nullable)
 
 
 def ts(name: str, *, nullable: bool = False) -> sa.Column[object]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -16,8 +17,21 @@ from tests.api.helpers import ADMIN_PASSWORD, Station, bearer, login
 
 
 @pytest.fixture
-async def station(settings_factory: Callable[..., Settings]) -> AsyncIterator[Station]:
-    container = build_container(settings_factory())
+def station_settings() -> dict[str, Any]:
+    """Settings overrides for the station; a module redefines this fixture to change them.
+
+    A demo pace of 1 ms makes a bot's replay sleep between bars, so HTTP requests and
+    WebSocket messages interleave with it (at pace 0 the replay keeps the loop for 512
+    bars at a time).
+    """
+    return {"demo_pace_seconds": 0.001}
+
+
+@pytest.fixture
+async def station(
+    settings_factory: Callable[..., Settings], station_settings: dict[str, Any]
+) -> AsyncIterator[Station]:
+    container = build_container(settings_factory(**station_settings))
     user = container.services.users.create("admin", ADMIN_PASSWORD, "admin", actor=None)
     server = ApiServer(create_app(container.services), "127.0.0.1", 0)
     await server.start()

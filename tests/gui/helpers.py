@@ -13,7 +13,9 @@ from task_station.services.users import LoginResult
 ADMIN_PASSWORD = "correct-horse-battery"
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
+async def until(
+    predicate: Callable[[], bool], timeout: float = 60.0, what: str = "condition"
+) -> None:
     """Await (letting Qt and the bots run) until ``predicate()`` holds."""
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -9,7 +9,12 @@ import pytest
 
 from task_station.container import Container
 from task_station.domain.bots import BotStatus
-from task_station.domain.errors import ConflictError, DataError, PermissionDeniedError, ValidationError
+from task_station.domain.errors import (
+    ConflictError,
+    DataError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from task_station.domain.events import BotStatusChanged, OrderFilled
 from task_station.domain.money import ZERO
 from task_station.domain.orders import OrderSide
@@ -36,7 +41,9 @@ def create_bot(container: Container, actor: Principal, **kw: object) -> str:
     return container.services.bots.create(actor, **values).id  # type: ignore[arg-type]
 
 
-async def test_bot_runs_to_the_end_and_its_book_equals_its_fills(container: Container, admin: Principal) -> None:
+async def test_bot_runs_to_the_end_and_its_book_equals_its_fills(
+    container: Container, admin: Principal
+) -> None:
     s = container.services
     fills: list[OrderFilled] = []
     s.events.subscribe(OrderFilled, fills.append)
@@ -79,14 +86,20 @@ async def test_bot_runs_to_the_end_and_its_book_equals_its_fills(container: Cont
     ],
 )
 def test_bad_bot_definitions_are_refused_and_nothing_is_stored(
-    container: Container, admin: Principal, kw: dict[str, object], error: type[Exception], message: str
+    container: Container,
+    admin: Principal,
+    kw: dict[str, object],
+    error: type[Exception],
+    message: str,
 ) -> None:
     with pytest.raises(error, match=message):
         create_bot(container, admin, **kw)
     assert container.services.bots.list() == []
 
 
-async def test_starting_twice_conflicts_and_stop_stops(container: Container, admin: Principal) -> None:
+async def test_starting_twice_conflicts_and_stop_stops(
+    container: Container, admin: Principal
+) -> None:
     s = container.services
     statuses: list[BotStatus] = []
     s.events.subscribe(BotStatusChanged, lambda e: statuses.append(e.status))
@@ -111,7 +124,9 @@ def test_viewer_may_not_create_bots(container: Container, admin: Principal) -> N
     assert s.bots.list() == []
 
 
-def test_wrong_password_is_refused_the_same_way_for_unknown_users(container: Container, admin: Principal) -> None:
+def test_wrong_password_is_refused_the_same_way_for_unknown_users(
+    container: Container, admin: Principal
+) -> None:
     from task_station.domain.errors import AuthenticationError
 
     for user in ("admin", "nobody"):

@@ -2,8 +2,10 @@
 
 SQLite has no decimal type: SQLAlchemy's ``Numeric`` goes through ``float`` there, which
 would silently turn ``0.1`` into ``0.1000000000000000055...``. ``ExactDecimal`` stores the
-canonical decimal string as TEXT on SQLite and uses ``NUMERIC(38, 18)`` elsewhere, and it
-rounds to 18 places *before* binding so both backends store the same value.
+canonical decimal string as TEXT on SQLite and uses PostgreSQL's unconstrained
+``NUMERIC`` (arbitrary precision) elsewhere. Nothing is rounded: a fee of
+``notional * 0.00075`` on a 12-decimal lot has ~20 decimals, and a book read back must
+equal the sum of its fills to the last digit.
 
 SQLite also forgets time zones; ``UtcDateTime`` only accepts aware datetimes, stores UTC
 and hands back aware UTC datetimes on every backend.
@@ -16,46 +18,44 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, Numeric, String
+from sqlalchemy import JSON, DateTime, Dialect, Numeric, Text
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-#: Digits in total and after the point; ``10**20`` is far above any balance or price.
-PRECISION = 38
-SCALE = 18
-_QUANTUM = Decimal(1).scaleb(-SCALE)
-_LIMIT = Decimal(10) ** (PRECISION - SCALE)
-# Wide enough that quantizing a 38-digit value never rounds in the wrong place.
-_CONTEXT = Context(prec=PRECISION + 10, rounding=ROUND_HALF_EVEN)
+#: The most significant digits a stored value may have, and its largest magnitude.
+MAX_DIGITS = 60
+_LIMIT = Decimal(10) ** 30
+_CONTEXT = Context(prec=MAX_DIGITS + 10, rounding=ROUND_HALF_EVEN)
 _DECIMAL_TAG = "$decimal"
 
 
 def canonical_decimal(value: Decimal) -> Decimal:
-    """Round to the stored scale and drop trailing zeros, without exponent notation.
+    """Drop trailing zeros (no exponent notation) without changing the value.
 
     Both backends return the same ``Decimal`` (same value *and* same ``str``), so a
     balance read back prints as the trader typed it rather than as ``1.100000000000000000``.
     """
     if not value.is_finite():
         raise ValueError(f"cannot store the non-finite decimal {value}")
-    rounded = value.quantize(_QUANTUM, context=_CONTEXT)
-    if rounded.copy_abs() >= _LIMIT:  # copy_abs: abs() would round to 28 digits
-        raise ValueError(f"decimal {value} does not fit NUMERIC({PRECISION}, {SCALE})")
-    normal = _CONTEXT.normalize(rounded)
+    if value.copy_abs() >= _LIMIT:  # copy_abs: abs() would round to 28 digits
+        raise ValueError(f"decimal {value} does not fit: magnitude must stay below 1E+30")
+    normal = _CONTEXT.normalize(value)
+    if len(normal.as_tuple().digits) > MAX_DIGITS:
+        raise ValueError(f"decimal {value} does not fit: more than {MAX_DIGITS} digits")
     if normal.as_tuple().exponent > 0:  # type: ignore[operator]
         normal = normal.quantize(Decimal(1), context=_CONTEXT)
     return normal
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
-    """A ``Decimal`` column that never passes through ``float``."""
+    """A ``Decimal`` column that never passes through ``float`` and never rounds."""
 
-    impl = Numeric(PRECISION, SCALE, asdecimal=True)
+    impl = Numeric(asdecimal=True)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(String(PRECISION + 4))
-        return dialect.type_descriptor(Numeric(PRECISION, SCALE, asdecimal=True))
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(Numeric(asdecimal=True))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
