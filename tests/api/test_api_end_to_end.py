@@ -107,7 +107,9 @@ async def test_bot_run_over_http_and_ws_books_match_fills(
     assert Decimal(book["fees_paid"]) == expected["fees"]
     (position,) = book["positions"]
     assert Decimal(position["quantity"]) == expected["base"]
-    assert abs(Decimal(book["realized_pnl"]) - expected["realized"]) < Decimal("1e-12")
+    # Cash is exact; average-cost P&L divides (cost * closed / held) in 28-digit context,
+    # which leaves an artefact near 1e-24 on a full close (reported to the domain owner).
+    assert abs(Decimal(book["realized_pnl"]) - expected["realized"]) < Decimal("1e-18")
     mark = Decimal(position["mark"])
     assert Decimal(book["equity"]) == expected["cash"] + expected["base"] * mark
     everything = (await client.get("/portfolio", headers=auth)).json()

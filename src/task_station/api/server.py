@@ -46,7 +46,7 @@ class ApiServer:
         port: int = 8765,
         *,
         log_level: str = "warning",
-        shutdown_timeout: float = 5.0,
+        shutdown_timeout: int = 5,
     ) -> None:
         config = uvicorn.Config(
             app,
@@ -57,7 +57,8 @@ class ApiServer:
             ws="websockets-sansio",
             log_config=None,
             log_level=log_level,
-            timeout_graceful_shutdown=int(shutdown_timeout) or 1,
+            # Without a limit, stop() would wait forever on a client that never hangs up.
+            timeout_graceful_shutdown=shutdown_timeout,
         )
         self.host = host
         self._requested_port = port
@@ -80,10 +81,11 @@ class ApiServer:
         """Start serving and return once the socket is bound and the app started."""
         if self._task is not None:
             raise RuntimeError("the API server was already started")
-        self._task = asyncio.create_task(self._serve(), name="api-server")
+        task = self._task = asyncio.create_task(self._serve(), name="api-server")
         while not self._server.started:
-            if self._task.done():
-                await self._task  # re-raise why it stopped
+            if task.done():
+                self._task = None
+                await task  # re-raise why it stopped
                 raise ApiStartupError("the API server stopped while starting")
             await asyncio.sleep(_STARTUP_POLL_SECONDS)
         log.info("API listening on %s", self.url)

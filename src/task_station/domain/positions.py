@@ -60,9 +60,11 @@ class Position:
             )
 
         closing = min(abs(signed_qty), abs(qty))
-        # Multiply before dividing so whole-fill closes stay exact.
-        closed_cost = cost * closing / abs(qty)
-        closing_cash = -signed_cash * closing / abs(signed_qty)  # +proceeds for a sale
+        # Whole closes take the whole cost (no division); partial ones multiply first.
+        closed_cost = cost if closing == abs(qty) else cost * closing / abs(qty)
+        closing_cash = -signed_cash  # +proceeds for a sale
+        if closing != abs(signed_qty):
+            closing_cash = closing_cash * closing / abs(signed_qty)
         realized += closing_cash - closed_cost
         opening = abs(signed_qty) - closing
         if opening > ZERO:
