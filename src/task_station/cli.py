@@ -17,7 +17,6 @@ import signal
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from task_station import __version__
@@ -108,6 +107,7 @@ def _settings_for(args: argparse.Namespace) -> Iterator[Settings]:
                 "keyring_backend": "cryptfile",
                 "keyring_password": os.urandom(16).hex(),
                 "bcrypt_rounds": 10,
+                "replay_fast_forward_bars": 400,
             }
         )
     finally:
@@ -186,11 +186,6 @@ def _user_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@dataclass
-class _Running:
-    url: str
-
-
 async def _serve(settings: Settings, *, demo: bool) -> int:
     from task_station.api.app import create_app
     from task_station.api.server import ApiServer
@@ -221,21 +216,20 @@ async def _serve(settings: Settings, *, demo: bool) -> int:
 
 def _gui(settings: Settings, *, demo: bool) -> int:
     from task_station.container import build_container, open_vault
-    from task_station.gui.app import run_gui_session
-    from task_station.gui.dialogs import VaultDialog
+    from task_station.gui.app import ask_vault_password, run_gui_session
     from task_station.gui.qt_loop import create_application, run_until_closed
 
-    app, loop = create_application(sys.argv[:1])
-    vault = open_vault(settings)
-    if vault.needs_master_password:
-        dialog = VaultDialog(vault.unlock, creating=not vault.file_exists)
-        if not dialog.exec():
-            return 1
+    _app, loop = create_application(sys.argv[:1])
 
-    async def session() -> None:
+    async def session() -> int:
         from task_station.api.app import create_app
         from task_station.api.server import ApiServer
 
+        vault = open_vault(settings)
+        if vault.needs_master_password and not await ask_vault_password(
+            vault.unlock, creating=not vault.file_exists
+        ):
+            return 1
         container = build_container(settings, vault)
         server = None
         try:
@@ -256,10 +250,9 @@ def _gui(settings: Settings, *, demo: bool) -> int:
             if server is not None:
                 await server.stop()
             await container.aclose()
+        return 0
 
-    run_until_closed(loop, session())
-    del app
-    return 0
+    return run_until_closed(loop, session())
 
 
 if __name__ == "__main__":

@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     demo_pace_seconds: Annotated[float, Field(ge=0, le=60)] = Field(
         default=0.5, description="Seconds between bars for demo bots replaying synthetic data."
     )
+    replay_fast_forward_bars: Annotated[int, Field(ge=0, le=1_000_000)] = Field(
+        default=0,
+        description="Bars a replayed feed plays unpaced before pacing starts (the demo uses 400).",
+    )
     log_level: str = Field(default="INFO", description="Root log level.")
 
     @field_validator("database_url")

@@ -70,6 +70,7 @@ def build_container(settings: Settings, vault: SecretsVault | None = None) -> Co
         clock=clock,
         market=market,
         pace=settings.demo_pace_seconds,
+        fast_forward_bars=settings.replay_fast_forward_bars,
     )
     recovered = bots.recover_after_restart()
     if recovered:

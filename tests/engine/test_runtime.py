@@ -85,3 +85,15 @@ async def test_signal_on_last_bar_never_fills_and_is_canceled_at_the_end() -> No
 async def test_strategy_failing_repeatedly_raises_strategy_error_with_advice() -> None:
     with pytest.raises(StrategyError, match="3 times in a row.*ZeroDivisionError"):
         await runtime(Explodes(), 10, MemoryOrderStore()).run()
+
+
+async def test_fast_forward_replays_early_bars_unpaced() -> None:
+    import time
+
+    feed = ReplayFeed(bars(30), pace=0.1, fast_forward=29)
+    started = time.perf_counter()
+    seen = [c async for c in feed]
+    elapsed = time.perf_counter() - started
+    assert len(seen) == 30
+    # one paced wait (0.1 s) instead of thirty (3 s): a behaviour check, not a benchmark
+    assert 0.1 <= elapsed < 1.5

@@ -9,6 +9,7 @@ progress together, as they do in the real application.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from task_station.container import Container, build_container
+from task_station.gui.theme import apply_theme
 from task_station.services.bundle import Services
 from task_station.services.users import LoginResult
 
@@ -34,6 +36,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.qt_log_ignore("does not support propagateSizeHints"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _themed(qapp: QApplication) -> None:
+    """Test the widgets as users see them: with the station's stylesheet."""
+    apply_theme(qapp)
+
+
 @pytest.fixture(autouse=True)
 def _no_leaked_widgets(qapp: QApplication) -> Iterator[None]:
     before = set(map(id, QApplication.topLevelWidgets()))
@@ -41,6 +49,7 @@ def _no_leaked_widgets(qapp: QApplication) -> Iterator[None]:
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     QApplication.processEvents()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()  # pyqtgraph's parentless context menus go with their Python owners
     leaked = [w for w in QApplication.topLevelWidgets() if id(w) not in before]
     for widget in leaked:
         widget.close()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from collections.abc import Callable, Coroutine
+from decimal import Decimal
 from typing import Any
 
 import pytest

@@ -17,9 +17,12 @@ class ReplayFeed:
     """Yield ``candles`` in order, waiting ``pace`` seconds between bars (0: as fast as
     possible, still yielding to the event loop every few milliseconds)."""
 
-    def __init__(self, candles: Sequence[Candle], pace: float = 0.0, start: int = 0) -> None:
+    def __init__(
+        self, candles: Sequence[Candle], pace: float = 0.0, start: int = 0, fast_forward: int = 0
+    ) -> None:
         self._candles = candles
         self._pace = pace
+        self._fast_until = fast_forward  # bars before this index replay without pacing
         self.position = start
 
     def __aiter__(self) -> AsyncIterator[Candle]:
@@ -31,7 +34,7 @@ class ReplayFeed:
             candle = self._candles[self.position]
             self.position += 1
             yield candle
-            if self._pace > 0:
+            if self._pace > 0 and self.position >= self._fast_until:
                 await asyncio.sleep(self._pace)
             elif time.perf_counter() - last_yield >= YIELD_EVERY_SECONDS:
                 await asyncio.sleep(0)

@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.orders_dock)
         self.splitDockWidget(self.orders_dock, self.portfolio_dock, Qt.Orientation.Horizontal)
         self.resizeDocks([self.bots_dock], [560], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.orders_dock], [300], Qt.Orientation.Vertical)
+        self.resizeDocks([self.orders_dock], [330], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
         station = self.menuBar().addMenu("&Station")

@@ -49,7 +49,7 @@ def render_all(root: Path | None = None) -> list[Path]:
     }
     for path, image in outputs.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not image.save(str(path), b"PNG"):
+        if not image.save(str(path)):
             raise OSError(f"could not write {path}")
     return list(outputs)
 

@@ -48,10 +48,11 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         """Replace the records; keeps views' selection when the same keys come back."""
         new = list(rows)
         if [self._key(r) for r in new] == [self._key(r) for r in self._rows]:
+            # same rows in the same order: a layout change keeps selection and lets
+            # ResizeToContents columns grow with their new text (dataChanged does not)
+            self.layoutAboutToBeChanged.emit()
             self._rows = new
-            if new:
-                last = self.index(len(new) - 1, len(self._columns) - 1)
-                self.dataChanged.emit(self.index(0, 0), last)
+            self.layoutChanged.emit()
             return
         self.beginResetModel()
         self._rows = new

@@ -52,6 +52,7 @@ class BotService:
         clock: Clock,
         market: MarketService,
         pace: float,
+        fast_forward_bars: int = 0,
     ) -> None:
         self._bots = bots
         self._orders = orders
@@ -61,6 +62,7 @@ class BotService:
         self._clock = clock
         self._market = market
         self._pace = pace
+        self._fast_forward = fast_forward_bars
         self._running: dict[str, _Running] = {}
         self._resume_at: dict[str, int] = {}
         self._history: dict[str, list[Candle]] = {}
@@ -127,6 +129,7 @@ class BotService:
             fee_bps=fee,
         )
         self._bots.add(bot)
+        self._publish(bot)  # every face learns of a bot created by any other face
         self._audit.record(
             self._clock.now(), actor.username, "bot.create", bot.id, f"{name} {strategy}"
         )
@@ -204,7 +207,7 @@ class BotService:
             clock=clock,
             portfolio_store=self._portfolios,
         )
-        feed = ReplayFeed(candles, pace=self._pace, start=start)
+        feed = ReplayFeed(candles, pace=self._pace, start=start, fast_forward=self._fast_forward)
         history = self._history.setdefault(bot.id, list(candles[max(0, start - 300) : start]))
         runtime = BotRuntime(
             bot_id=bot.id,

@@ -6,7 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from typing import Generic, TypeVar
 
-from PySide6.QtWidgets import QAbstractItemView, QDockWidget, QHeaderView, QTableView, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QHeaderView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from task_station.engine.bus import EventBus
 from task_station.gui.live import BusLink, Coalescer
@@ -15,10 +24,24 @@ from task_station.gui.table_model import Column, RecordTableModel
 R = TypeVar("R")
 
 REFRESH_MS = 120
+CELL_GAP = 14  # pixels between columns sized to their contents
+
+
+class _GapDelegate(QStyledItemDelegate):
+    """Widen size hints so numbers in adjacent columns do not touch."""
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        hint = super().sizeHint(option, index)
+        return QSize(hint.width() + CELL_GAP, hint.height())
 
 
 class TableDock(QDockWidget, Generic[R]):
-    """A dock showing ``load()``'s records; call ``refresh_soon`` from bus handlers."""
+    """A dock showing ``load()``'s records; call ``refresh_soon`` from bus handlers.
+
+    ``stretch`` is the column that absorbs spare width (the others fit their contents).
+    """
 
     def __init__(
         self,
@@ -28,12 +51,14 @@ class TableDock(QDockWidget, Generic[R]):
         columns: Sequence[Column[R]],
         key: Callable[[R], Hashable],
         parent: QWidget | None = None,
+        stretch: int = 1,
     ) -> None:
         super().__init__(title, parent)
         self.setObjectName(object_name)  # QMainWindow.saveState finds docks by name
         self.model: RecordTableModel[R] = RecordTableModel(columns, key, self)
         self.view = QTableView(self)
         self.view.setModel(self.model)
+        self.view.setItemDelegate(_GapDelegate(self.view))
         self.view.setAlternatingRowColors(True)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -42,7 +67,9 @@ class TableDock(QDockWidget, Generic[R]):
         self.view.verticalHeader().setVisible(False)
         self.view.verticalHeader().setDefaultSectionSize(26)
         header = self.view.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # numbers keep their full width; the ``stretch`` column (a name) takes the rest
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
         header.setHighlightSections(False)
         self.link = BusLink(self, bus)
         self.refresher = Coalescer(self.refresh, REFRESH_MS, self)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from PySide6.QtCore import QItemSelection, Signal
+from PySide6.QtCore import QItemSelection, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from task_station.domain.bots import BotDefinition, BotStatus
@@ -73,7 +73,9 @@ class BotsDock(TableDock[BotRow]):
         actor: Principal,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__("Bots", "botsDock", bus, COLUMNS, key=lambda r: r.bot.id, parent=parent)
+        super().__init__(
+            "Bots", "botsDock", bus, COLUMNS, key=lambda r: r.bot.id, parent=parent, stretch=0
+        )
         self._bots = bots
         self._portfolio = portfolio
         self._actor = actor
@@ -148,6 +150,7 @@ class BotsDock(TableDock[BotRow]):
     def open_new_bot_dialog(self) -> NewBotDialog:
         """Open the (non-modal) new-bot dialog; the new bot is selected when created."""
         dialog = NewBotDialog(self._bots, self._actor, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per click: free it after
         dialog.created.connect(self._on_created)
         dialog.open()
         return dialog

@@ -21,7 +21,7 @@ def position(book: BookView) -> PositionView | None:
 
 def _position_text(book: BookView) -> str:
     p = position(book)
-    return DASH if p is None else f"{fmt_qty(p.quantity)} {p.symbol.split('/')[0]}"
+    return DASH if p is None else fmt_qty(p.quantity)
 
 
 def _pnl_colour(value_sign: int) -> str | None:
@@ -30,7 +30,7 @@ def _pnl_colour(value_sign: int) -> str | None:
 
 COLUMNS: list[Column[BookView]] = [
     Column("Bot", lambda b: b.bot_name, lambda b: COLORS["accent"]),
-    Column("Cash", lambda b: f"{fmt_money(b.cash)} {b.quote}", numeric=True),
+    Column("Cash", lambda b: fmt_money(b.cash), numeric=True),  # money columns: quote currency
     Column("Position", _position_text, numeric=True),
     Column(
         "Avg price",
