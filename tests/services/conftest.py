@@ -17,6 +17,14 @@ async def container(settings_factory: Callable[..., Any]) -> AsyncIterator[Conta
 
 
 @pytest.fixture
+async def paced_container(settings_factory: Callable[..., Any]) -> AsyncIterator[Container]:
+    """A station whose replayed bots wait 10 ms a bar: slow enough to stop mid-run."""
+    built = build_container(settings_factory(demo_pace_seconds=0.01))
+    yield built
+    await built.aclose()
+
+
+@pytest.fixture
 def admin(container: Container) -> Principal:
     container.services.users.create("admin", "admin-password", "admin", actor=None)
     return container.services.auth.login("admin", "admin-password").principal

@@ -110,7 +110,7 @@ async def test_starting_twice_conflicts_and_stop_stops(
         await s.bots.start(admin, bot_id)
     stopped = await s.bots.stop(admin, bot_id)
     assert stopped.status is BotStatus.STOPPED
-    assert statuses == [BotStatus.RUNNING, BotStatus.STOPPED]
+    assert statuses == [BotStatus.CREATED, BotStatus.RUNNING, BotStatus.STOPPED]
     with pytest.raises(ConflictError, match="not running"):
         await s.bots.stop(admin, bot_id)
 
@@ -135,12 +135,14 @@ def test_wrong_password_is_refused_the_same_way_for_unknown_users(
 
 
 async def test_bots_left_running_by_a_dead_process_are_marked_stopped(
-    settings_factory: object, admin: Principal, container: Container
+    paced_container: Container,
 ) -> None:
     from task_station.container import build_container
 
+    container = paced_container
+    container.services.users.create("admin", "admin-password", "admin", actor=None)
+    admin = container.services.auth.login("admin", "admin-password").principal
     bot_id = create_bot(container, admin)
-    container.services.bots._pace = 0.05
     await container.services.bots.start(admin, bot_id)
     # a second process on the same database, as after a crash
     other = build_container(container.settings)
