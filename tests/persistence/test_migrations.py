@@ -11,6 +11,8 @@ from sqlalchemy import Column, Integer, MetaData
 from task_station.persistence import Database, migrations_dir
 from task_station.persistence.models import Base
 
+HEAD = "0002"
+
 EXPECTED_TABLES = {
     "users",
     "sessions",
@@ -36,7 +38,7 @@ EXPECTED_TABLES = {
 def test_upgrade_from_empty_creates_every_table(empty_database: Database) -> None:
     assert empty_database.current_revision() is None
     empty_database.upgrade()
-    assert empty_database.current_revision() == "0001"
+    assert empty_database.current_revision() == HEAD
     assert empty_database.table_names() == EXPECTED_TABLES | {"alembic_version"}
 
 
@@ -49,7 +51,7 @@ def test_downgrade_to_base_removes_every_table(database: Database) -> None:
 def test_upgrade_after_downgrade_restores_schema(database: Database) -> None:
     database.downgrade("base")
     database.upgrade("head")
-    assert database.current_revision() == "0001"
+    assert database.current_revision() == HEAD
     assert database.table_names() == EXPECTED_TABLES | {"alembic_version"}
     assert database.schema_drift() == []
 
@@ -84,7 +86,39 @@ def test_env_driven_by_url_upgrades_and_downgrades(empty_database: Database) -> 
     config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("sqlalchemy.url", empty_database.url)
     command.upgrade(config, "head")
-    assert empty_database.current_revision() == "0001"
+    assert empty_database.current_revision() == HEAD
     assert empty_database.schema_drift() == []
     command.downgrade(config, "base")
     assert empty_database.table_names() - {"alembic_version"} == set()
+
+
+def test_upgrade_0001_to_0002_keeps_existing_orders(
+    empty_database: Database,
+) -> None:
+    """An order stored under 0001 survives 0002 and reads back as a plain GTC order."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from task_station.domain.orders import Order, OrderSide, OrderType, TimeInForce
+
+    empty_database.upgrade("0001")
+    with empty_database.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO orders (client_order_id, venue, symbol, side, type, created_at, "
+            "quantity, price, status, filled_quantity, filled_notional, fees) VALUES "
+            "('old-1', 'paper', 'BTC/USDT', 'buy', 'limit', '2024-01-01 00:00:00+00:00', "
+            "'1.5', '100', 'accepted', '0', '0', '0')"
+        )
+    empty_database.upgrade()
+    order = empty_database.orders.get("old-1")
+    assert order is not None
+    assert order.time_in_force is TimeInForce.GTC and not order.post_only
+    assert order.quantity == Decimal("1.5")
+    stop = Order(
+        client_order_id="new-1", venue="paper", symbol="BTC/USDT", side=OrderSide.SELL,
+        type=OrderType.STOP_LIMIT, created_at=datetime(2024, 1, 2, tzinfo=UTC),
+        quantity=Decimal("1"), price=Decimal("90"), trigger_price=Decimal("95"),
+        time_in_force=TimeInForce.IOC, reduce_only=True,
+    )  # fmt: skip
+    empty_database.orders.add(stop)
+    assert empty_database.orders.get("new-1") == stop

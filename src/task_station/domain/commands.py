@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from task_station.domain.orders import OrderSide, OrderType
+from task_station.domain.orders import OrderSide, OrderType, TimeInForce
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,10 @@ class SubmitOrder:
     quote_quantity: Decimal | None = None
     price: Decimal | None = None
     bot_id: str | None = None
+    trigger_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    post_only: bool = False
+    reduce_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

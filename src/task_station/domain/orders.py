@@ -27,6 +27,22 @@ class OrderSide(StrEnum):
 class OrderType(StrEnum):
     MARKET = "market"
     LIMIT = "limit"
+    STOP_MARKET = "stop_market"  # becomes a market order when the trigger price trades
+    STOP_LIMIT = "stop_limit"  # becomes a limit order when the trigger price trades
+
+    @property
+    def is_stop(self) -> bool:
+        return self in (OrderType.STOP_MARKET, OrderType.STOP_LIMIT)
+
+    @property
+    def has_limit_price(self) -> bool:
+        return self in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+
+
+class TimeInForce(StrEnum):
+    GTC = "gtc"  # good till canceled
+    IOC = "ioc"  # immediate or cancel: fill what can be filled now, cancel the rest
+    FOK = "fok"  # fill or kill: fill everything now or nothing
 
 
 class OrderStatus(StrEnum):
@@ -34,6 +50,7 @@ class OrderStatus(StrEnum):
     DENIED = "denied"  # refused by a pre-trade check, never sent
     SUBMITTED = "submitted"  # sent, venue has not answered
     ACCEPTED = "accepted"  # resting at the venue
+    TRIGGERED = "triggered"  # a stop order whose trigger traded; now working
     REJECTED = "rejected"  # the venue refused it
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
@@ -70,6 +87,10 @@ TRANSITIONS: dict[tuple[OrderStatus, str], frozenset[OrderStatus]] = {
     (S.SUBMITTED, "fill"): frozenset({S.PARTIALLY_FILLED, S.FILLED}),
     (S.SUBMITTED, "cancel"): frozenset({S.CANCELED}),
     (S.SUBMITTED, "expire"): frozenset({S.EXPIRED}),
+    (S.ACCEPTED, "trigger"): frozenset({S.TRIGGERED}),
+    (S.TRIGGERED, "fill"): frozenset({S.PARTIALLY_FILLED, S.FILLED}),
+    (S.TRIGGERED, "cancel"): frozenset({S.CANCELED}),
+    (S.TRIGGERED, "expire"): frozenset({S.EXPIRED}),
     (S.ACCEPTED, "fill"): frozenset({S.PARTIALLY_FILLED, S.FILLED}),
     (S.ACCEPTED, "cancel"): frozenset({S.CANCELED}),
     (S.ACCEPTED, "expire"): frozenset({S.EXPIRED}),
@@ -118,6 +139,10 @@ class Order:
     quote_quantity: Decimal | None = None
     price: Decimal | None = None
     bot_id: str | None = None
+    trigger_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    post_only: bool = False
+    reduce_only: bool = False
     status: OrderStatus = OrderStatus.INITIALIZED
     filled_quantity: Decimal = ZERO
     filled_notional: Decimal = ZERO
@@ -139,10 +164,24 @@ class Order:
             self.type is OrderType.MARKET and self.side is OrderSide.BUY
         ):
             raise ValidationError("quote_quantity is only allowed on market buy orders")
-        if self.type is OrderType.LIMIT and (self.price is None or self.price <= ZERO):
-            raise ValidationError(f"{self.symbol} limit order needs a positive price")
-        if self.type is OrderType.MARKET and self.price is not None:
-            raise ValidationError(f"{self.symbol} market order must not carry a price")
+        if self.type.has_limit_price and (self.price is None or self.price <= ZERO):
+            raise ValidationError(f"{self.symbol} {self.type.value} order needs a positive price")
+        if not self.type.has_limit_price and self.price is not None:
+            raise ValidationError(f"{self.symbol} {self.type.value} order must not carry a price")
+        if self.type.is_stop and (self.trigger_price is None or self.trigger_price <= ZERO):
+            raise ValidationError(
+                f"{self.symbol} {self.type.value} order needs a positive trigger price"
+            )
+        if not self.type.is_stop and self.trigger_price is not None:
+            raise ValidationError(
+                f"{self.symbol} {self.type.value} order must not carry a trigger price"
+            )
+        if self.post_only and (
+            self.type is not OrderType.LIMIT or self.time_in_force is not TimeInForce.GTC
+        ):
+            raise ValidationError(
+                f"{self.symbol}: post-only needs a good-till-canceled limit order"
+            )
 
     @property
     def average_price(self) -> Decimal | None:
@@ -180,6 +219,9 @@ class Order:
 
     def reject(self, reason: str, when: datetime) -> Order:
         return self._to("reject", OrderStatus.REJECTED, when, reason=reason)
+
+    def trigger(self, when: datetime) -> Order:
+        return self._to("trigger", OrderStatus.TRIGGERED, when)
 
     def cancel(self, when: datetime, reason: str | None = None) -> Order:
         return self._to("cancel", OrderStatus.CANCELED, when, reason=reason)

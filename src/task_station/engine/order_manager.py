@@ -25,6 +25,7 @@ from task_station.venues.base import (
     OrderAcceptedReport,
     OrderCanceledReport,
     OrderRejectedReport,
+    OrderTriggeredReport,
     Venue,
     VenueReport,
 )
@@ -82,6 +83,10 @@ class OrderManager:
             quote_quantity=command.quote_quantity,
             price=command.price,
             bot_id=command.bot_id,
+            trigger_price=command.trigger_price,
+            time_in_force=command.time_in_force,
+            post_only=command.post_only,
+            reduce_only=command.reduce_only,
         )
         self._store.add(order)
         reason = self._pre_trade_check(order)
@@ -125,6 +130,8 @@ class OrderManager:
             self._transition(order.accept(report.venue_order_id, report.ts))
         elif isinstance(report, OrderRejectedReport):
             self._transition(order.reject(report.reason, report.ts))
+        elif isinstance(report, OrderTriggeredReport):
+            self._transition(order.trigger(report.ts))
         elif isinstance(report, OrderCanceledReport):
             self._transition(order.cancel(report.ts, report.reason))
         else:

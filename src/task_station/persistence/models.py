@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -151,6 +152,10 @@ class OrderRow(Base):
     quote_quantity: Mapped[Decimal | None]
     price: Mapped[Decimal | None]
     bot_id: Mapped[str | None] = mapped_column(ID)
+    trigger_price: Mapped[Decimal | None]
+    time_in_force: Mapped[str] = mapped_column(String(8), server_default="gtc")
+    post_only: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    reduce_only: Mapped[bool] = mapped_column(Boolean, server_default=false())
     status: Mapped[str] = mapped_column(String(24))
     filled_quantity: Mapped[Decimal]
     filled_notional: Mapped[Decimal]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from task_station.domain.errors import ConflictError, NotFoundError, ValidationError
-from task_station.domain.orders import Fill, Order, OrderSide, OrderStatus, OrderType
+from task_station.domain.orders import Fill, Order, OrderSide, OrderStatus, OrderType, TimeInForce
 from task_station.persistence._tx import SessionFactory, translated
 from task_station.persistence.models import FillRow, OrderRow
 
@@ -42,6 +42,10 @@ def _new_row(order: Order) -> OrderRow:
         quote_quantity=order.quote_quantity,
         price=order.price,
         bot_id=order.bot_id,
+        trigger_price=order.trigger_price,
+        time_in_force=order.time_in_force.value,
+        post_only=order.post_only,
+        reduce_only=order.reduce_only,
     )
     _write_state(row, order)
     return row
@@ -91,6 +95,10 @@ def _to_order(row: OrderRow, fills: Iterable[FillRow]) -> Order:
         quote_quantity=row.quote_quantity,
         price=row.price,
         bot_id=row.bot_id,
+        trigger_price=row.trigger_price,
+        time_in_force=TimeInForce(row.time_in_force),
+        post_only=row.post_only,
+        reduce_only=row.reduce_only,
         status=OrderStatus(row.status),
         filled_quantity=row.filled_quantity,
         filled_notional=row.filled_notional,

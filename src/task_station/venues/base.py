@@ -41,6 +41,14 @@ class OrderRejectedReport:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderTriggeredReport:
+    """A stop order's trigger traded: it now works as a market or limit order."""
+
+    client_order_id: str
+    ts: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class OrderCanceledReport:
     client_order_id: str
     ts: datetime
@@ -53,7 +61,13 @@ class FillReport:
     order_complete: bool
 
 
-VenueReport = OrderAcceptedReport | OrderRejectedReport | OrderCanceledReport | FillReport
+VenueReport = (
+    OrderAcceptedReport
+    | OrderRejectedReport
+    | OrderTriggeredReport
+    | OrderCanceledReport
+    | FillReport
+)
 
 
 class VenueListener(Protocol):
