@@ -152,3 +152,31 @@ async def test_bots_left_running_by_a_dead_process_are_marked_stopped(
         assert bot.error is not None and "stopped while the bot ran" in bot.error
     finally:
         await other.aclose()
+
+
+async def test_orders_left_open_by_a_crash_are_settled_when_the_bot_restarts(
+    paced_container: Container,
+) -> None:
+    from datetime import UTC, datetime
+
+    from task_station.domain.orders import Order, OrderStatus, OrderType
+
+    container = paced_container
+    s = container.services
+    s.users.create("admin", "admin-password", "admin", actor=None)
+    admin = s.auth.login("admin", "admin-password").principal
+    bot_id = create_bot(container, admin)
+    stale = Order(
+        "stale-1", "paper", "BTC/USDT", OrderSide.BUY, OrderType.LIMIT, datetime(2023, 1, 1, tzinfo=UTC),
+        quantity=Decimal("0.1"), price=Decimal("100"), bot_id=bot_id,
+    )  # fmt: skip
+    container.database.orders.add(stale)
+    container.database.orders.update(stale.submit(stale.created_at).accept("P9", stale.created_at))
+    await s.bots.start(admin, bot_id)
+    await s.bots.stop(admin, bot_id)
+    settled = s.orders.list(bot_id=bot_id, status="canceled")
+    assert [o.client_order_id for o in settled if o.client_order_id == "stale-1"] == ["stale-1"]
+    assert "no longer knows" in (settled[-1].reason or "") or any(
+        "no longer knows" in (o.reason or "") for o in settled
+    )
+    assert s.orders.list(bot_id=bot_id, status=OrderStatus.ACCEPTED.value) == []

@@ -65,3 +65,22 @@ class PortfolioChanged(Event):
     cash: Decimal
     realized_pnl: Decimal
     unrealized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciliationCompleted(Event):
+    """The order manager compared its orders with the venue and repaired what differed.
+
+    Nothing is invented: every change below is backed by what the venue reported.
+    """
+
+    venue: str
+    bot_id: str | None
+    checked: int
+    fills_recorded: tuple[str, ...]  # trade ids recorded only now
+    status_changes: tuple[tuple[str, str, str], ...]  # (client id, from, to)
+    unknown_to_venue: tuple[str, ...]  # client ids the venue never saw
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.fills_recorded or self.status_changes or self.unknown_to_venue)

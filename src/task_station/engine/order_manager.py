@@ -14,19 +14,39 @@ from collections.abc import Callable
 
 from task_station.domain.clock import Clock
 from task_station.domain.commands import CancelOrder, SubmitOrder
-from task_station.domain.errors import InsufficientFunds, NotFoundError, ValidationError
-from task_station.domain.events import OrderDenied, OrderFilled, OrderUpdated, PortfolioChanged
-from task_station.domain.orders import Order, OrderSide
-from task_station.domain.ports import OrderStore, PortfolioStore
+from task_station.domain.errors import (
+    ConfigurationError,
+    InsufficientFunds,
+    NotFoundError,
+    ValidationError,
+)
+from task_station.domain.events import (
+    OrderDenied,
+    OrderFilled,
+    OrderUpdated,
+    PortfolioChanged,
+    ReconciliationCompleted,
+)
+from task_station.domain.orders import Order, OrderSide, OrderStatus
+from task_station.domain.ports import AuditLog, OrderStore, PortfolioStore
 from task_station.engine.bus import EventBus
 from task_station.engine.portfolio import Portfolio
+from task_station.engine.reconciliation import (
+    Findings,
+    adopt_final_state,
+    open_orders,
+    report,
+    settle_unknown,
+)
 from task_station.venues.base import (
     FillReport,
     OrderAcceptedReport,
     OrderCanceledReport,
     OrderRejectedReport,
     OrderTriggeredReport,
+    Reconcilable,
     Venue,
+    VenueOrderState,
     VenueReport,
 )
 
@@ -82,7 +102,7 @@ class OrderManager:
             quantity=command.quantity,
             quote_quantity=command.quote_quantity,
             price=command.price,
-            bot_id=command.bot_id,
+            bot_id=command.bot_id if command.bot_id is not None else self._portfolio.bot_id,
             trigger_price=command.trigger_price,
             time_in_force=command.time_in_force,
             post_only=command.post_only,
@@ -114,6 +134,60 @@ class OrderManager:
         for order in orders:
             await self._venue.cancel_order(order)
         return len(orders)
+
+    async def reconcile(self, audit: AuditLog | None = None) -> ReconciliationCompleted:
+        """Compare every open order of this book with the venue and repair the records.
+
+        Call it on start (before trading) and periodically; it is idempotent.
+        """
+        venue = self._venue
+        if not isinstance(venue, Reconcilable):
+            raise ConfigurationError(f"venue {venue.name} cannot be reconciled")
+        findings = Findings()
+        for order in open_orders(self._store, venue.name, self._portfolio.bot_id):
+            findings.checked += 1
+            before = order.status
+            state = await venue.fetch_order_state(order)
+            if state is None:
+                order = settle_unknown(order, self._clock)
+                findings.unknown.append(order.client_order_id)
+            else:
+                order = await self._catch_up(order, state, venue, findings)
+            self._store.update(order)
+            self._track(order)
+            if order.status is not before:
+                findings.changes.append((order.client_order_id, before.value, order.status.value))
+                self._bus.publish(OrderUpdated(self._clock.now(), order))
+        if findings.fills:
+            self.publish_portfolio()
+        event = report(findings, venue.name, self._portfolio.bot_id, self._clock, audit)
+        self._bus.publish(event)
+        return event
+
+    async def _catch_up(
+        self, order: Order, state: VenueOrderState, venue: Reconcilable, findings: Findings
+    ) -> Order:
+        now = self._clock.now()
+        if order.status is OrderStatus.INITIALIZED:
+            order = order.submit(now)
+        if order.status is OrderStatus.SUBMITTED and state.status is not OrderStatus.REJECTED:
+            order = order.accept(state.venue_order_id, now)
+        known = {f.trade_id for f in order.fills}
+        missing = [f for f in await venue.fetch_fills(order) if f.trade_id not in known]
+        for n, fill in enumerate(missing, start=1):
+            last = n == len(missing)
+            order = order.fill(fill, complete=last and state.status is OrderStatus.FILLED)
+            self._store.record_fill(order, fill)
+            self._portfolio.apply_fill(fill, self._venue.instrument(fill.symbol))
+            self._bus.publish(OrderFilled(fill.ts, order, fill))
+            findings.fills.append(fill.trade_id)
+        return adopt_final_state(order, state, self._clock)
+
+    def _track(self, order: Order) -> None:
+        if order.status.is_terminal:
+            self._open.pop(order.client_order_id, None)
+        else:
+            self._open[order.client_order_id] = order
 
     def on_venue_report(self, report: VenueReport) -> None:
         """Apply a venue's report to the order it names (called by the venue)."""
@@ -162,20 +236,14 @@ class OrderManager:
 
     def _transition(self, order: Order) -> None:
         self._store.update(order)
-        if order.status.is_terminal:
-            self._open.pop(order.client_order_id, None)
-        else:
-            self._open[order.client_order_id] = order
+        self._track(order)
         self._bus.publish(OrderUpdated(self._clock.now(), order))
 
     def _apply_fill(self, order: Order, report: FillReport) -> None:
         fill = report.fill
         updated = order.fill(fill, complete=report.order_complete)
         self._store.record_fill(updated, fill)
-        if updated.status.is_terminal:
-            self._open.pop(updated.client_order_id, None)
-        else:
-            self._open[updated.client_order_id] = updated
+        self._track(updated)
         instrument = self._venue.instrument(fill.symbol)
         self._portfolio.apply_fill(fill, instrument)
         self._bus.publish(OrderFilled(fill.ts, updated, fill))

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 class _Running:
     runtime: BotRuntime
     feed: ReplayFeed
+    orders: OrderManager
     task: asyncio.Task[None] | None = None
     bars: list[Candle] = field(default_factory=list)
 
@@ -142,6 +143,8 @@ class BotService:
             raise ConflictError(f"bot {bot.name!r} is already running")
         running = bot.with_status(BotStatus.RUNNING)
         prepared = self._prepare(running)
+        # Orders a previous run left open (e.g. the station crashed) are settled first.
+        await prepared.orders.reconcile(self._audit)
         self._bots.update(running)
         self._running[bot_id] = prepared
         prepared.task = asyncio.create_task(self._run(running, prepared), name=f"bot-{bot.name}")
@@ -223,7 +226,7 @@ class BotService:
             on_bar=history.append,
             publish_marks=True,
         )
-        return _Running(runtime, feed)
+        return _Running(runtime, feed, orders)
 
     async def _run(self, bot: BotDefinition, entry: _Running) -> None:
         status, error = BotStatus.ERROR, None

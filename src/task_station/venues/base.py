@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from task_station.domain.instruments import Instrument
-from task_station.domain.orders import Fill, Order, OrderType
+from task_station.domain.orders import Fill, Order, OrderStatus, OrderType
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +68,27 @@ VenueReport = (
     | OrderCanceledReport
     | FillReport
 )
+
+
+@dataclass(frozen=True, slots=True)
+class VenueOrderState:
+    """What the venue says about one of our orders (for reconciliation)."""
+
+    client_order_id: str
+    venue_order_id: str
+    status: OrderStatus
+    filled_quantity: Decimal
+
+
+@runtime_checkable
+class Reconcilable(Protocol):
+    """A venue that can be asked what really happened to our orders."""
+
+    async def fetch_order_state(self, order: Order) -> VenueOrderState | None:
+        """The venue's view of ``order`` by client order id; None if it never saw it."""
+
+    async def fetch_fills(self, order: Order) -> list[Fill]:
+        """Every execution of ``order`` the venue knows of, oldest first."""
 
 
 class VenueListener(Protocol):

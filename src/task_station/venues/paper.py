@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 from task_station.domain.candles import Candle
@@ -21,7 +22,7 @@ from task_station.domain.clock import Clock
 from task_station.domain.errors import InsufficientFunds, ValidationError
 from task_station.domain.instruments import Instrument
 from task_station.domain.money import ZERO, quantize_down
-from task_station.domain.orders import Fill, Order, OrderSide, OrderType
+from task_station.domain.orders import Fill, Order, OrderSide, OrderStatus, OrderType
 from task_station.venues.base import (
     FillReport,
     OrderAcceptedReport,
@@ -29,6 +30,7 @@ from task_station.venues.base import (
     OrderRejectedReport,
     VenueCapabilities,
     VenueListener,
+    VenueOrderState,
     VenueReport,
 )
 
@@ -65,6 +67,9 @@ class PaperVenue:
         self.maker_fee = maker_fee
         self.taker_fee = taker_fee
         self._pending: dict[str, Order] = {}
+        # The venue's own memory of every order and fill: what reconciliation queries.
+        self._known: dict[str, VenueOrderState] = {}
+        self._fills: dict[str, list[Fill]] = {}
         self._listener: VenueListener | None = None
         self._ids: Callable[[], int] = itertools.count(1).__next__
 
@@ -84,17 +89,43 @@ class PaperVenue:
         return list(self._pending.values())
 
     async def submit_order(self, order: Order) -> None:
+        if order.client_order_id in self._known:
+            # A resend of an order we already have (e.g. after an unknown outcome):
+            # never create it twice, just repeat the acknowledgement.
+            state = self._known[order.client_order_id]
+            self._emit(
+                OrderAcceptedReport(order.client_order_id, state.venue_order_id, self._clock.now())
+            )
+            return
         reason = self._check(order)
         if reason is not None:
             self._emit(OrderRejectedReport(order.client_order_id, reason, self._clock.now()))
             return
         self._pending[order.client_order_id] = order
         venue_id = f"P{self._ids()}"
+        self._known[order.client_order_id] = VenueOrderState(
+            order.client_order_id, venue_id, OrderStatus.ACCEPTED, ZERO
+        )
         self._emit(OrderAcceptedReport(order.client_order_id, venue_id, self._clock.now()))
 
     async def cancel_order(self, order: Order) -> None:
         if self._pending.pop(order.client_order_id, None) is not None:
+            self._set_state(order.client_order_id, OrderStatus.CANCELED)
             self._emit(OrderCanceledReport(order.client_order_id, self._clock.now()))
+
+    async def fetch_order_state(self, order: Order) -> VenueOrderState | None:
+        return self._known.get(order.client_order_id)
+
+    async def fetch_fills(self, order: Order) -> list[Fill]:
+        return list(self._fills.get(order.client_order_id, ()))
+
+    def _set_state(self, cid: str, status: OrderStatus, filled: Decimal | None = None) -> None:
+        state = self._known[cid]
+        self._known[cid] = replace(
+            state,
+            status=status,
+            filled_quantity=state.filled_quantity if filled is None else filled,
+        )
 
     def process_bar(self, candle: Candle) -> None:
         """Match every pending order against ``candle``, in arrival order."""
@@ -165,12 +196,14 @@ class PaperVenue:
         del self._pending[order.client_order_id]
         if size <= ZERO or size < instrument.min_size:
             reason = f"{order.symbol}: size {size} at {price} is below the venue minimum"
+            self._set_state(order.client_order_id, OrderStatus.CANCELED)
             self._emit(OrderCanceledReport(order.client_order_id, now, reason))
             return
         base, quote = instrument.base, instrument.quote
         if order.side is OrderSide.BUY:
             if notional + fee > self._balances.get(quote, ZERO):
                 reason = f"insufficient {quote} to buy {size} at {price}"
+                self._set_state(order.client_order_id, OrderStatus.CANCELED)
                 self._emit(OrderCanceledReport(order.client_order_id, now, reason))
                 return
             self._balances[quote] = self._balances.get(quote, ZERO) - notional - fee
@@ -191,6 +224,8 @@ class PaperVenue:
             ts=now,
             bot_id=order.bot_id,
         )
+        self._fills.setdefault(order.client_order_id, []).append(fill)
+        self._set_state(order.client_order_id, OrderStatus.FILLED, size)
         self._emit(FillReport(fill, order_complete=True))
 
     def _size_for_quote(self, quote: Decimal, price: Decimal, fee_rate: Decimal) -> Decimal:
