@@ -150,3 +150,27 @@ async def test_fills_after_reconciliation_flow_normally(database: Database) -> N
     stored = database.orders.get(order.client_order_id)
     assert stored is not None and stored.status is OrderStatus.FILLED
     assert second.open_orders == []
+
+
+async def test_periodic_reconciliation_catches_fills_nobody_reported(database: Database) -> None:
+    import asyncio
+    import contextlib
+
+    clock = ManualClock(T0)
+    venue = PaperVenue(INST, dict(START), clock)
+    om = manager(database, venue, clock, EventBus())
+    order = await om.submit(SubmitOrder("BTC/USDT", OrderSide.BUY, quantity=Decimal("1")))
+    venue.set_listener(Deaf())  # the fill report is lost (a dropped stream)
+    venue.process_bar(bar(1, "100"))
+    task = asyncio.create_task(om.reconcile_every(0.01))
+    try:
+        for _ in range(200):
+            stored = database.orders.get(order.client_order_id)
+            if stored is not None and stored.status is OrderStatus.FILLED:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert stored is not None and stored.status is OrderStatus.FILLED

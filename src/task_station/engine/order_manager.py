@@ -7,6 +7,7 @@ can resolve; an order is never sent without a trace.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -16,6 +17,7 @@ from task_station.domain.clock import Clock
 from task_station.domain.commands import CancelOrder, SubmitOrder
 from task_station.domain.errors import (
     ConfigurationError,
+    TaskStationError,
     InsufficientFunds,
     NotFoundError,
     ValidationError,
@@ -163,6 +165,19 @@ class OrderManager:
         event = report(findings, venue.name, self._portfolio.bot_id, self._clock, audit)
         self._bus.publish(event)
         return event
+
+    async def reconcile_every(self, seconds: float, audit: AuditLog | None = None) -> None:
+        """Reconcile forever, every ``seconds`` (run it as a task; cancel it to stop).
+
+        A failed round (venue unreachable) is logged and retried next time: the records
+        stay as they are until the venue can be asked.
+        """
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await self.reconcile(audit)
+            except TaskStationError as exc:
+                log.warning("reconciliation with %s failed, will retry: %s", self._venue.name, exc)
 
     async def _catch_up(
         self, order: Order, state: VenueOrderState, venue: Reconcilable, findings: Findings
