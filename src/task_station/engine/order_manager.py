@@ -17,9 +17,9 @@ from task_station.domain.clock import Clock
 from task_station.domain.commands import CancelOrder, SubmitOrder
 from task_station.domain.errors import (
     ConfigurationError,
-    TaskStationError,
     InsufficientFunds,
     NotFoundError,
+    TaskStationError,
     ValidationError,
 )
 from task_station.domain.events import (
