@@ -21,6 +21,7 @@ from pathlib import Path
 
 from task_station import __version__
 from task_station.config import Settings
+from task_station.domain.candles import Candle
 from task_station.domain.errors import TaskStationError, ValidationError
 from task_station.logging_setup import configure_logging
 
@@ -58,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", type=Path, default=None, dest="json_path", help="also write the JSON here"
     )
 
+    sub.add_parser(
+        "simulator",
+        help="a loopback exchange speaking Binance's REST/WS dialect (options: simulator -h)",
+        add_help=False,
+    )
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="migrate the database to the latest schema")
@@ -75,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["simulator"]:  # the simulator parses its own options
+        from task_station.venues.simulator.server import main as simulator_main
+
+        configure_logging("INFO")
+        return simulator_main(argv[1:], _simulator_bars)
     args = build_parser().parse_args(argv)
     try:
         with _settings_for(args) as settings:
@@ -149,6 +162,15 @@ def _backtest(args: argparse.Namespace) -> int:
         args.json_path.write_text(text + "\n", encoding="utf-8")
     print(text)
     return 0
+
+
+def _simulator_bars(path: Path | None, seed: int) -> tuple[list[Candle], str]:
+    """Bars that drive the simulator's market: a candle file, or the synthetic market."""
+    from task_station.marketdata.candle_files import frame_to_candles, infer_timeframe, read_frame
+    from task_station.marketdata.synthetic import SyntheticMarketSpec, generate_frame
+
+    frame = generate_frame(SyntheticMarketSpec(seed=seed)) if path is None else read_frame(path)
+    return frame_to_candles(frame), infer_timeframe(frame)
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,12 +15,14 @@ from task_station.engine.bus import EventBus
 from task_station.persistence.database import Database
 from task_station.security.tokens import TokenIssuer
 from task_station.security.vault import SecretsVault
+from task_station.services.accounts import AccountService
 from task_station.services.backtests import BacktestService
 from task_station.services.bots import BotService
 from task_station.services.bundle import Services
 from task_station.services.market import MarketService
 from task_station.services.trading import OrderService, PortfolioService
 from task_station.services.users import AuthService, UserService, token_ttl
+from task_station.venues.ccxt_cex import CcxtVenueFactory
 
 log = logging.getLogger(__name__)
 
@@ -87,5 +89,8 @@ def build_container(settings: Settings, vault: SecretsVault | None = None) -> Co
         backtests=BacktestService(),
         events=bus,
         clock=clock,
+        accounts=AccountService(
+            database.accounts, vault, clock, database.audit, CcxtVenueFactory(clock)
+        ),
     )
     return Container(settings, database, vault, services)

@@ -77,3 +77,14 @@ def test_redaction_masks_credentials_in_log_records(caplog: pytest.LogCaptureFix
         logger.info("api_key=%s", "AKIA-SECRET")
     assert "AKIA-SECRET" not in caplog.text
     logger.filters.clear()
+
+
+def test_deleted_secret_is_gone_after_reopening(tmp_path: Path) -> None:
+    vault = SecretsVault(tmp_path, "cryptfile")
+    vault.unlock("master-password-1")
+    vault.set("account:1:api_key", "key-to-forget")
+    vault.delete("account:1:api_key")
+    vault.delete("never-stored")  # deleting nothing is fine
+    again = SecretsVault(tmp_path, "cryptfile")
+    again.unlock("master-password-1")
+    assert again.get("account:1:api_key") is None

@@ -16,7 +16,16 @@ from task_station import __version__
 from task_station.api import ws
 from task_station.api.errors import install_error_handlers
 from task_station.api.hub import EventHub
-from task_station.api.routers import auth, bots, health, market, orders, portfolio, strategies
+from task_station.api.routers import (
+    accounts,
+    auth,
+    bots,
+    health,
+    market,
+    orders,
+    portfolio,
+    strategies,
+)
 from task_station.services.bundle import Services
 
 
@@ -50,6 +59,6 @@ def create_app(services: Services, *, ws_queue_size: int = 1024) -> FastAPI:
     app.state.services = services
     app.state.hub = hub
     install_error_handlers(app)
-    for module in (health, auth, bots, orders, portfolio, market, strategies, ws):
+    for module in (health, auth, bots, orders, portfolio, market, strategies, accounts, ws):
         app.include_router(module.router)
     return app

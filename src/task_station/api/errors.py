@@ -25,6 +25,7 @@ from task_station.domain.errors import (
     SecretStoreError,
     TaskStationError,
     ValidationError,
+    VenueError,
 )
 
 #: Most specific first: the first class in an error's MRO found here wins.
@@ -35,6 +36,7 @@ STATUS_BY_ERROR: dict[type[TaskStationError], int] = {
     AuthenticationError: 401,
     PermissionDeniedError: 403,
     SecretStoreError: 503,
+    VenueError: 502,  # the exchange, not the station, failed (credentials included)
     TaskStationError: 400,
 }
 

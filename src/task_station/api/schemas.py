@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, SecretStr
 
 
 def format_money(value: Decimal) -> str:
@@ -189,3 +189,42 @@ class StrategyOut(BaseModel):
 class ErrorOut(BaseModel):
     error: str
     detail: str
+
+
+# --- exchange accounts -----------------------------------------------------------------
+
+
+class AccountCreate(_Request):
+    """Secrets travel in this body only; they are never echoed back."""
+
+    name: str = Field(min_length=1, max_length=80)
+    exchange_id: str = Field(min_length=1, max_length=40)
+    api_key: SecretStr
+    api_secret: SecretStr
+    password: SecretStr | None = None
+    sandbox: bool = False
+
+
+class AccountOut(_Response):
+    """The public face of an account: no key, no secret, no vault reference."""
+
+    id: str
+    name: str
+    exchange_id: str
+    sandbox: bool
+    created_at: datetime
+
+
+class ConnectionTestOut(_Response):
+    account_id: str
+    exchange_id: str
+    assets: int
+    checked_at: datetime
+    ok: bool = True
+
+
+class AccountBalanceOut(_Response):
+    asset: str
+    total: Money
+    locked: Money
+    free: Money

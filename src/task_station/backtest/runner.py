@@ -26,7 +26,7 @@ from task_station.engine.order_manager import OrderManager
 from task_station.engine.portfolio import Portfolio
 from task_station.engine.runtime import BotRuntime, EquityPoint
 from task_station.strategies.registry import build_strategy
-from task_station.venues.paper import PaperVenue
+from task_station.venues.matching.paper_venue import MatchingPaperVenue
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ async def run_backtest(config: BacktestConfig) -> BacktestResult:
     inst = config.instrument
     clock = ManualClock(config.candles[0].ts)
     bus = EventBus()
-    venue = PaperVenue(
+    venue = MatchingPaperVenue(
         inst,
         {inst.quote: config.cash},
         clock,

@@ -60,5 +60,9 @@ class VenueError(TaskStationError):
     """A venue could not be reached or answered unexpectedly (retry with back-off)."""
 
 
+class VenueAuthenticationError(VenueError):
+    """The exchange refused the account's API credentials (not the station login)."""
+
+
 class SecretStoreError(TaskStationError):
     """The secrets vault is unavailable or refused an operation."""

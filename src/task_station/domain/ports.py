@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+from task_station.domain.accounts import Account
 from task_station.domain.balances import Balance
 from task_station.domain.bots import BotDefinition
 from task_station.domain.orders import Fill, Order, OrderStatus
@@ -92,3 +93,14 @@ class AuditLog(Protocol):
     def record(
         self, when: datetime, actor: str | None, action: str, subject: str, detail: str = ""
     ) -> None: ...
+
+
+class AccountStore(Protocol):
+    def add(self, account: Account) -> None:
+        """Raises ConflictError when the name is taken."""
+
+    def get(self, account_id: str) -> Account | None: ...
+    def list(self) -> builtins.list[Account]: ...
+
+    def remove(self, account_id: str) -> None:
+        """Raises NotFoundError for an unknown id."""

@@ -27,7 +27,7 @@ from task_station.engine.order_manager import OrderManager
 from task_station.engine.portfolio import Portfolio
 from task_station.engine.sandbox import StrategySandbox
 from task_station.strategies.base import Strategy
-from task_station.venues.paper import PaperVenue
+from task_station.venues.base import CandleDrivenVenue
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class BotRuntime:
         instrument: Instrument,
         timeframe: str,
         feed: AsyncIterable[Candle],
-        venue: PaperVenue,
+        venue: CandleDrivenVenue,
         orders: OrderManager,
         portfolio: Portfolio,
         bus: EventBus,

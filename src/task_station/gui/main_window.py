@@ -15,6 +15,7 @@ from task_station.domain.bots import BotStatus
 from task_station.domain.events import BotStatusChanged
 from task_station.gui.bot_chart import BotChartPanel
 from task_station.gui.docks import BotsDock, OrdersDock, PortfolioDock
+from task_station.gui.docks.accounts import AccountsDock
 from task_station.gui.live import BusLink, Coalescer
 from task_station.gui.resources import app_icon
 from task_station.services.bundle import Services
@@ -51,12 +52,15 @@ class MainWindow(QMainWindow):
         )
         self.orders_dock = OrdersDock(services.orders, services.bots, services.events, self)
         self.portfolio_dock = PortfolioDock(services.portfolio, services.events, self)
+        self.accounts_dock = AccountsDock(services.accounts, services.events, principal, self)
         self._arrange_docks()
         self._build_menus()
         self._build_status_bar(api_url)
         self.bots_dock.bot_selected.connect(self.chart_panel.show_bot)
         self.bots_dock.error.connect(self.show_error)
         self.bots_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.accounts_dock.error.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.accounts_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._status_refresh = Coalescer(self._update_running, 150, self)
         self.link = BusLink(self, services.events)
         self.link.on(BotStatusChanged, self._on_bot_status)
@@ -72,6 +76,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.bots_dock)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.orders_dock)
         self.splitDockWidget(self.orders_dock, self.portfolio_dock, Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(self.portfolio_dock, self.accounts_dock)
+        self.portfolio_dock.raise_()
         self.resizeDocks([self.bots_dock], [560], Qt.Orientation.Horizontal)
         self.resizeDocks([self.orders_dock], [330], Qt.Orientation.Vertical)
 

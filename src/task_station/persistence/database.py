@@ -26,6 +26,7 @@ from sqlalchemy.pool import StaticPool
 
 import task_station
 from task_station.domain.errors import ConfigurationError
+from task_station.persistence.accounts import SqlAccountStore
 from task_station.persistence.audit import SqlAuditLog
 from task_station.persistence.bots import SqlBotStore
 from task_station.persistence.identity import SqlSessionStore, SqlUserStore
@@ -114,6 +115,7 @@ class Database:
         self.users = SqlUserStore(self._sessions)
         self.sessions = SqlSessionStore(self._sessions)
         self.audit = SqlAuditLog(self._sessions)
+        self.accounts = SqlAccountStore(self._sessions)
 
     @property
     def url(self) -> str:

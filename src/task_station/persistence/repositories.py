@@ -1,5 +1,6 @@
 """The SQL repositories, one import away. Each lives in its own small module."""
 
+from task_station.persistence.accounts import SqlAccountStore
 from task_station.persistence.audit import AuditEntry, SqlAuditLog
 from task_station.persistence.bots import SqlBotStore
 from task_station.persistence.identity import SqlSessionStore, SqlUserStore
@@ -8,6 +9,7 @@ from task_station.persistence.portfolio import SqlPortfolioStore
 
 __all__ = [
     "AuditEntry",
+    "SqlAccountStore",
     "SqlAuditLog",
     "SqlBotStore",
     "SqlOrderStore",

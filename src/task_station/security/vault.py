@@ -120,6 +120,18 @@ class SecretsVault:
             ) from None
         self._cache[ref] = value
 
+    def delete(self, ref: str) -> None:
+        """Remove the secret ``ref`` (no error if it is not there)."""
+        self._cache.pop(ref, None)
+        backend = self._require()
+        try:
+            if backend.get_password(SERVICE, ref) is not None:
+                backend.delete_password(SERVICE, ref)
+        except Exception as exc:
+            raise SecretStoreError(
+                f"cannot delete secret {ref!r} from the vault: {type(exc).__name__}"
+            ) from None
+
     def get_or_create(self, ref: str, nbytes: int = 48) -> str:
         """Return the secret ``ref``, generating a random one on first use."""
         value = self.get(ref)

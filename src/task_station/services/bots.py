@@ -27,7 +27,7 @@ from task_station.engine.runtime import BotRuntime
 from task_station.services.market import MarketService
 from task_station.services.principal import Principal
 from task_station.strategies.registry import build_strategy
-from task_station.venues.paper import PaperVenue
+from task_station.venues.matching.paper_venue import MatchingPaperVenue
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class BotService:
         clock = ManualClock(candles[min(start, len(candles) - 1)].ts)
         fee = bps_to_rate(bot.fee_bps)
         balances = {b.asset: b.total for b in portfolio.snapshot().balances}
-        venue = PaperVenue(instrument, balances, clock, maker_fee=fee, taker_fee=fee)
+        venue = MatchingPaperVenue(instrument, balances, clock, maker_fee=fee, taker_fee=fee)
         orders = OrderManager(
             venue=venue,
             store=self._orders,

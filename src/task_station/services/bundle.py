@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from task_station.domain.clock import Clock
 from task_station.engine.bus import EventBus
+from task_station.services.accounts import AccountService
 from task_station.services.backtests import BacktestService
 from task_station.services.bots import BotService
 from task_station.services.market import MarketService
@@ -26,3 +27,4 @@ class Services:
     backtests: BacktestService
     events: EventBus
     clock: Clock
+    accounts: AccountService

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from task_station.domain.candles import Candle
 from task_station.domain.instruments import Instrument
 from task_station.domain.orders import Fill, Order, OrderStatus, OrderType
 
@@ -109,3 +110,9 @@ class Venue(Protocol):
     async def cancel_order(self, order: Order) -> None: ...
 
     async def fetch_balances(self) -> dict[str, Decimal]: ...
+
+
+class CandleDrivenVenue(Venue, Protocol):
+    """A simulated venue that matches pending orders when told a bar closed."""
+
+    def process_bar(self, candle: Candle) -> None: ...
