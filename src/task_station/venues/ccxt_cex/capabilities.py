@@ -27,6 +27,7 @@ class CcxtFeatures:
     fetch_open_orders: bool
     fetch_closed_orders: bool
     fetch_my_trades: bool
+    fetch_order_trades: bool
     watches: frozenset[str]
 
 
@@ -86,6 +87,7 @@ def capabilities_of(
         fetch_open_orders=_has(has, "fetchOpenOrders"),
         fetch_closed_orders=_has(has, "fetchClosedOrders") or _has(has, "fetchOrders"),
         fetch_my_trades=_has(has, "fetchMyTrades"),
+        fetch_order_trades=_has(has, "fetchOrderTrades"),
         watches=watches,
     )
     return caps, extra

@@ -45,6 +45,9 @@ from task_station.venues.ccxt_cex.retry import RetryPolicy, with_retries
 from task_station.venues.ccxt_cex.types import BookSnapshot, PublicTrade, Ticker
 
 log = logging.getLogger(__name__)
+
+#: Trades asked for per request when paging through the account's executions.
+TRADES_PAGE = 500
 Raw = dict[str, Any]
 
 
@@ -291,8 +294,24 @@ class CcxtVenue:
         return [self._state(dict(r)) for r in raws]
 
     async def fetch_fills(self, order: Order, venue_order_id: str | None = None) -> list[Fill]:
-        """Every execution of ``order`` the exchange reports, oldest first."""
+        """Every execution of ``order`` the exchange reports, oldest first.
+
+        Asks by order where the exchange can (no page limit can hide a fill); otherwise
+        pages through the account's trades since the order was created.
+        """
         wanted = venue_order_id or order.venue_order_id
+        if wanted and self.features.fetch_order_trades:
+            await self.load_markets()
+            self._cids[wanted] = order.client_order_id
+            raws = await self._read(
+                self._order_action("fetch trades of", order),
+                lambda: self._ex.fetch_order_trades(wanted, order.symbol),
+            )
+            now = self._clock.now()
+            fills = [
+                convert.fill_from_trade(t, order.client_order_id, now, order.bot_id) for t in raws
+            ]
+            return sorted(fills, key=lambda f: f.ts)
         since = order.created_at
         fills = await self.fetch_my_trades(order.symbol, since, bot_id=order.bot_id)
         return [
@@ -312,10 +331,18 @@ class CcxtVenue:
         """
         await self.load_markets()
         since_ms = datetime_to_ms(since) if since is not None else None
-        raws = await self._read(
-            self.action("fetch my trades", symbol),
-            lambda: self._ex.fetch_my_trades(symbol, since_ms),
-        )
+        raws: list[Any] = []
+        seen: set[str] = set()
+        while True:  # page until a page adds nothing new
+            page = await self._read(
+                self.action("fetch my trades", symbol), self._trades_page(symbol, since_ms)
+            )
+            fresh = [t for t in page if str(t.get("id")) not in seen]
+            raws.extend(fresh)
+            seen.update(str(t.get("id")) for t in fresh)
+            if len(page) < TRADES_PAGE or not fresh:
+                break
+            since_ms = max(int(t.get("timestamp") or 0) for t in page)
         now = self._clock.now()
         out = []
         for t in raws:
@@ -323,6 +350,9 @@ class CcxtVenue:
             cid = self._cids.get(venue_id, f"venue:{venue_id}")
             out.append(convert.fill_from_trade(t, cid, now, bot_id))
         return sorted(out, key=lambda f: f.ts)
+
+    def _trades_page(self, symbol: str, since_ms: int | None) -> Callable[[], Awaitable[Any]]:
+        return lambda: self._ex.fetch_my_trades(symbol, since_ms, TRADES_PAGE)
 
     async def fetch_balance_details(self) -> dict[str, Balance]:
         raw = await self._read(self.action("fetch balances"), self._ex.fetch_balance)
