@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -40,6 +41,25 @@ class Portfolio:
         book._balances = {b.asset: b for b in snapshot.balances}
         book._positions = {p.symbol: p for p in snapshot.positions}
         book._marks = dict(snapshot.marks)
+        return book
+
+    @classmethod
+    def from_fills(
+        cls,
+        bot_id: str | None,
+        quote: str,
+        initial: dict[str, Decimal],
+        fills: Iterable[Fill],
+        instrument_of: Callable[[str], Instrument],
+    ) -> Portfolio:
+        """Rebuild a book from its starting balances and every recorded fill.
+
+        After a crash this is the trustworthy book: fills are written atomically with
+        their order, while a snapshot may predate the last of them.
+        """
+        book = cls(bot_id, quote, initial)
+        for fill in fills:
+            book.apply_fill(fill, instrument_of(fill.symbol))
         return book
 
     def balance(self, asset: str) -> Balance:
