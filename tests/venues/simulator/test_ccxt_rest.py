@@ -30,33 +30,41 @@ async def test_public_market_data_parses(binance: ccxt_async.binance) -> None:
     assert len(bars) == 10 and bars[-1][0] - bars[-2][0] == 3_600_000
 
 
+@pytest.fixture(params=["async", "pro"])
+def trader(request: pytest.FixtureRequest) -> ccxt_async.binance:
+    """The same trading tests through ``ccxt.async_support`` and ``ccxt.pro`` classes."""
+    name = "binance" if request.param == "async" else "binance_pro"
+    client: ccxt_async.binance = request.getfixturevalue(name)
+    return client
+
+
 async def test_limit_order_rests_then_cancels_and_releases_funds(
-    binance: ccxt_async.binance,
+    trader: ccxt_async.binance,
 ) -> None:
-    bid = (await binance.fetch_order_book("BTC/USDT"))["bids"][-1][0]
-    price = binance.price_to_precision("BTC/USDT", bid * 0.9)
-    order = await binance.create_order("BTC/USDT", "limit", "buy", 0.01, float(price))
+    bid = (await trader.fetch_order_book("BTC/USDT"))["bids"][-1][0]
+    price = trader.price_to_precision("BTC/USDT", bid * 0.9)
+    order = await trader.create_order("BTC/USDT", "limit", "buy", 0.01, float(price))
     assert order["status"] == "open"
-    locked = D((await binance.fetch_balance())["info"]["balances"][1]["locked"])
+    locked = D((await trader.fetch_balance())["info"]["balances"][1]["locked"])
     assert locked == D(price) * D("0.01")
-    open_ids = [o["id"] for o in await binance.fetch_open_orders("BTC/USDT")]
+    open_ids = [o["id"] for o in await trader.fetch_open_orders("BTC/USDT")]
     assert open_ids == [order["id"]]
-    canceled = await binance.cancel_order(order["id"], "BTC/USDT")
+    canceled = await trader.cancel_order(order["id"], "BTC/USDT")
     assert canceled["status"] == "canceled"
-    assert await binance.fetch_open_orders("BTC/USDT") == []
+    assert await trader.fetch_open_orders("BTC/USDT") == []
 
 
 async def test_market_buy_fills_and_balances_move_exactly(
-    binance: ccxt_async.binance,
+    trader: ccxt_async.binance,
 ) -> None:
-    before = {b["asset"]: b for b in (await binance.fetch_balance())["info"]["balances"]}
-    order = await binance.create_order("BTC/USDT", "market", "buy", 0.05)
+    before = {b["asset"]: b for b in (await trader.fetch_balance())["info"]["balances"]}
+    order = await trader.create_order("BTC/USDT", "market", "buy", 0.05)
     assert order["status"] == "closed" and order["filled"] == 0.05
-    trades = await binance.fetch_my_trades("BTC/USDT")
+    trades = await trader.fetch_my_trades("BTC/USDT")
     qty = sum(D(t["info"]["qty"]) for t in trades)
     cost = sum(D(t["info"]["quoteQty"]) for t in trades)
     fees = sum(D(t["info"]["commission"]) for t in trades)
-    after = {b["asset"]: b for b in (await binance.fetch_balance())["info"]["balances"]}
+    after = {b["asset"]: b for b in (await trader.fetch_balance())["info"]["balances"]}
     assert qty == D("0.05")
     assert D(after["BTC"]["free"]) - D(before["BTC"]["free"]) == qty
     assert D(before["USDT"]["free"]) - D(after["USDT"]["free"]) == cost + fees
