@@ -130,3 +130,36 @@ def test_failing_bus_handler_does_not_stop_other_handlers() -> None:
     unsubscribe()
     bus.publish(Event(T0))
     assert len(seen) == 1
+
+
+async def test_duplicate_acknowledgements_and_fills_change_nothing(setup) -> None:  # type: ignore[no-untyped-def]
+    from task_station.venues.base import FillReport, OrderAcceptedReport, VenueReport
+
+    manager, venue, store, portfolio, events = setup
+    seen: list[VenueReport] = []
+
+    class Twice:
+        """Relays every venue report to the manager twice, as a flaky venue would."""
+
+        def on_venue_report(self, report: VenueReport) -> None:
+            seen.append(report)
+            manager.on_venue_report(report)
+            manager.on_venue_report(report)
+
+    venue.set_listener(Twice())
+    order = await manager.submit(SubmitOrder("ETH/USDT", OrderSide.BUY, quantity=Decimal("1")))
+    venue.process_bar(
+        Candle(
+            T0 + timedelta(hours=1),
+            Decimal("100"),
+            Decimal("101"),
+            Decimal("99"),
+            Decimal("100"),
+            Decimal(5),
+        )
+    )
+    assert [type(r) for r in seen] == [OrderAcceptedReport, FillReport]
+    stored = store.get(order.client_order_id)
+    assert stored is not None and stored.status is OrderStatus.FILLED and len(stored.fills) == 1
+    assert portfolio.balance("ETH").total == Decimal("1")
+    assert [type(e) for e in events].count(OrderFilled) == 1

@@ -18,6 +18,7 @@ from task_station.domain.commands import CancelOrder, SubmitOrder
 from task_station.domain.errors import (
     ConfigurationError,
     InsufficientFunds,
+    InvalidOrderTransition,
     NotFoundError,
     TaskStationError,
     ValidationError,
@@ -213,8 +214,19 @@ class OrderManager:
         )
         order = self._open.get(cid)
         if order is None:
-            log.warning("report for unknown or closed order %s ignored: %r", cid, report)
+            log.info("report for unknown or closed order %s ignored: %r", cid, report)
             return
+        if _is_duplicate(order, report):
+            # Venues repeat themselves (reconnects, polling after a stream): applying a
+            # report twice must change nothing.
+            log.debug("duplicate report for %s ignored: %r", cid, report)
+            return
+        try:
+            self._apply(order, report)
+        except InvalidOrderTransition as exc:  # out-of-order news: reconciliation settles it
+            log.warning("report for %s does not fit its state: %s", cid, exc)
+
+    def _apply(self, order: Order, report: VenueReport) -> None:
         if isinstance(report, OrderAcceptedReport):
             self._transition(order.accept(report.venue_order_id, report.ts))
         elif isinstance(report, OrderRejectedReport):
@@ -293,3 +305,14 @@ class OrderManager:
 
     def _stored(self, order: Order) -> Order:
         return self._store.get(order.client_order_id) or order
+
+
+def _is_duplicate(order: Order, report: VenueReport) -> bool:
+    """True when ``order`` already reflects ``report``."""
+    if isinstance(report, FillReport):
+        return any(f.trade_id == report.fill.trade_id for f in order.fills)
+    if isinstance(report, OrderAcceptedReport):
+        return order.status is not OrderStatus.SUBMITTED
+    if isinstance(report, OrderTriggeredReport):
+        return order.status is not OrderStatus.ACCEPTED
+    return False

@@ -2,18 +2,24 @@
 
 The real ccxt ``binance`` class, our ``CcxtVenue`` and order manager, and a SQLite store
 trade against the loopback simulator while it injects latency, 429s, 5xx errors and
-timeouts after an order was accepted (the unknown-outcome case). The bot keeps placing
+timeouts after an order was accepted (the unknown-outcome case), dropped websockets
+(a ccxt.pro ticker watcher runs alongside and must reconnect) and duplicated venue
+reports (a seeded relay delivers some acknowledgements and fills twice). The bot keeps placing
 orders until 500 of them were acknowledged; reconciliation settles every unknown outcome
 once the faults stop. Then the simulator's books and ours must agree one-to-one.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import random
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
 import ccxt.async_support as ccxt_async
+import ccxt.pro as ccxt_pro
 import pytest
 
 from task_station.domain.clock import SystemClock
@@ -24,6 +30,7 @@ from task_station.engine.bus import EventBus
 from task_station.engine.order_manager import OrderManager
 from task_station.engine.portfolio import Portfolio
 from task_station.persistence import Database, sqlite_url
+from task_station.venues.base import VenueReport
 from task_station.venues.ccxt_cex.retry import RetryPolicy
 from task_station.venues.ccxt_cex.venue import CcxtVenue
 from task_station.venues.simulator.ccxt_setup import point_ccxt_at
@@ -31,7 +38,10 @@ from task_station.venues.simulator.market import MarketData
 from task_station.venues.simulator.server import SimulatorConfig, SimulatorServer
 
 KEY, SECRET = "fault-key", "fault-secret"
-FAULTS = "latency=1ms,rate429=0.01,err5xx=0.03,timeout_after_accept=0.03,dup_ack=0.02,seed=11"
+FAULTS = (
+    "latency=1ms,rate429=0.01,err5xx=0.03,timeout_after_accept=0.03,"
+    "drop_ws=0.05,dup_ack=0.02,seed=11"
+)
 TARGET = 500
 
 
@@ -66,7 +76,11 @@ async def test_500_orders_under_faults_match_the_simulator_exactly(
             venue=venue, store=db.orders, portfolio=book, bus=EventBus(), clock=SystemClock(),
             portfolio_store=db.portfolio,
         )  # fmt: skip
+        relay = DuplicatingRelay(om, random.Random(11), 0.05)
+        venue.set_listener(relay)
         mid = Decimal(str((await ex.fetch_ticker("BTC/USDT"))["last"]))
+        watcher = TickerWatcher(faulty.url)
+        watch_task = asyncio.create_task(watcher.run())
         faulty.set_faults(FAULTS)
         unknown = 0
         n = 0
@@ -77,8 +91,14 @@ async def test_500_orders_under_faults_match_the_simulator_exactly(
             except VenueError:
                 unknown += 1  # outcome unknown and the venue unreachable: left to reconciliation
             if n % 25 == 0:
-                faulty.step()  # the market moves: resting limits may fill
+                faulty.step()  # the market moves: resting limits may fill, tickers stream
         faulty.set_faults("")
+        watch_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch_task
+        await watcher.close()
+        assert relay.duplicated > 10  # duplicate acknowledgements and fills really happened
+        assert watcher.drops > 0 and watcher.tickers > 0  # the stream dropped and came back
         settled = await om.reconcile()
         assert (await om.reconcile()).changed is False  # a second pass finds nothing
 
@@ -103,6 +123,43 @@ async def test_500_orders_under_faults_match_the_simulator_exactly(
     finally:
         await ex.close()
         db.dispose()
+
+
+class DuplicatingRelay:
+    """Forwards every venue report to the order manager, some of them twice (seeded)."""
+
+    def __init__(self, target: OrderManager, rng: random.Random, probability: float) -> None:
+        self._target, self._rng, self._p = target, rng, probability
+        self.duplicated = 0
+
+    def on_venue_report(self, report: VenueReport) -> None:
+        self._target.on_venue_report(report)
+        if self._rng.random() < self._p:
+            self.duplicated += 1
+            self._target.on_venue_report(report)
+
+
+class TickerWatcher:
+    """A ccxt.pro ticker stream that reconnects whenever the simulator drops it."""
+
+    def __init__(self, url: str) -> None:
+        self._ex = ccxt_pro.binance({"apiKey": KEY, "secret": SECRET, "timeout": 3000})
+        point_ccxt_at(self._ex, url)
+        self.drops = 0
+        self.tickers = 0
+
+    async def run(self) -> None:
+        await self._ex.load_markets()
+        while True:
+            try:
+                await self._ex.watch_ticker("BTC/USDT")
+                self.tickers += 1
+            except ccxt_async.NetworkError:
+                self.drops += 1
+                await asyncio.sleep(0.01)
+
+    async def close(self) -> None:
+        await self._ex.close()
 
 
 def _command(n: int, mid: Decimal) -> SubmitOrder:
