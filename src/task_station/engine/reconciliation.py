@@ -16,7 +16,7 @@ from task_station.domain.clock import Clock
 from task_station.domain.events import ReconciliationCompleted
 from task_station.domain.orders import Order, OrderStatus
 from task_station.domain.ports import AuditLog, OrderStore
-from task_station.venues.base import Reconcilable, VenueOrderState
+from task_station.venues.base import VenueOrderState
 
 OPEN_STATUSES = (
     OrderStatus.INITIALIZED,
@@ -89,13 +89,3 @@ def report(
             f"status_changes={len(event.status_changes)} unknown={len(event.unknown_to_venue)}",
         )
     return event
-
-
-__all__ = [
-    "OPEN_STATUSES",
-    "Reconcilable",
-    "adopt_final_state",
-    "open_orders",
-    "report",
-    "settle_unknown",
-]

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -34,7 +33,7 @@ from task_station.domain.accounts import Account
 from task_station.domain.balances import Balance
 from task_station.domain.errors import TaskStationError
 from task_station.engine.bus import EventBus
-from task_station.gui.docks.base import TableDock
+from task_station.gui.docks.base import TableDock, button_row
 from task_station.gui.table_model import Column, RecordTableModel
 from task_station.services.accounts import AccountService
 from task_station.services.principal import Principal
@@ -156,10 +155,7 @@ class AccountsDock(TableDock[Account]):
         self.add_button.clicked.connect(self.open_add_dialog)
         self.test_button.clicked.connect(self.test_selected)
         self.remove_button.clicked.connect(self.remove_selected)
-        buttons = QHBoxLayout()
-        for button in (self.add_button, self.test_button, self.remove_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        buttons = button_row(self.add_button, self.test_button, self.remove_button)
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(6, 6, 6, 6)

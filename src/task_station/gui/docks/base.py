@@ -10,7 +10,9 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
+    QHBoxLayout,
     QHeaderView,
+    QPushButton,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -87,3 +89,12 @@ class TableDock(QDockWidget, Generic[R]):
     def cell_text(self, row: int, title: str) -> str:
         """The text of a cell by column title (what a trader reads; used by tests)."""
         return self.model.text(row, self.model.column_of(title))
+
+
+def button_row(*buttons: QPushButton) -> QHBoxLayout:
+    """A dock's action buttons, left-aligned."""
+    row = QHBoxLayout()
+    for button in buttons:
+        row.addWidget(button)
+    row.addStretch(1)
+    return row

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from PySide6.QtCore import QItemSelection, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
 
 from task_station.domain.bots import BotDefinition, BotStatus
 from task_station.domain.events import BotStatusChanged, PortfolioChanged
 from task_station.engine.bus import EventBus
 from task_station.gui.bot_actions import BotActions
-from task_station.gui.docks.base import TableDock
+from task_station.gui.docks.base import TableDock, button_row
 from task_station.gui.formatting import fmt_money, fmt_signed, sign_of
 from task_station.gui.new_bot_dialog import NewBotDialog
 from task_station.gui.palette import COLORS
@@ -89,10 +89,7 @@ class BotsDock(TableDock[BotRow]):
         self.new_button.clicked.connect(self.open_new_bot_dialog)
         self.start_button.clicked.connect(self._start_selected)
         self.stop_button.clicked.connect(self._stop_selected)
-        buttons = QHBoxLayout()
-        for button in (self.new_button, self.start_button, self.stop_button):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        buttons = button_row(self.new_button, self.start_button, self.stop_button)
         body = QWidget(self)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(6, 6, 6, 6)

@@ -183,16 +183,7 @@ class CcxtVenue:
     async def _resolve(self, order: Order) -> Raw | None:
         """What became of ``order`` after a create with an unknown outcome."""
         try:
-            return await find_by_client_id(
-                self._ex,
-                self.features,
-                order.symbol,
-                order.client_order_id,
-                since_ms=datetime_to_ms(order.created_at) - 60_000,
-                read=lambda call: with_retries(
-                    call, self._retry, lambda: self._ex.last_response_headers, "resolve"
-                ),
-            )
+            return await self._lookup(order, "resolve")
         except ccxt.BaseError as exc:
             raise VenueError(
                 f"{self._order_action('create', order).describe()}: outcome unknown and the "
@@ -253,25 +244,28 @@ class CcxtVenue:
 
     # -- reads for reconciliation and accounts ----------------------------------
 
+    async def _lookup(
+        self, order: Order, what: str, venue_order_id: str | None = None
+    ) -> Raw | None:
+        """Find ``order`` at the exchange by client id (reads retried); ccxt errors pass."""
+        return await find_by_client_id(
+            self._ex,
+            self.features,
+            order.symbol,
+            order.client_order_id,
+            since_ms=datetime_to_ms(order.created_at) - 60_000,
+            read=lambda call: with_retries(
+                call, self._retry, lambda: self._ex.last_response_headers, what
+            ),
+            venue_order_id=venue_order_id,
+        )
+
     async def _fetch_raw_order(self, order: Order) -> Raw | None:
         await self.load_markets()
         try:
-            return await find_by_client_id(
-                self._ex,
-                self.features,
-                order.symbol,
-                order.client_order_id,
-                since_ms=datetime_to_ms(order.created_at) - 60_000,
-                read=lambda call: with_retries(
-                    call, self._retry, lambda: self._ex.last_response_headers, "fetch order"
-                ),
-                venue_order_id=order.venue_order_id,
-            )
+            return await self._lookup(order, "fetch order", order.venue_order_id)
         except ccxt.BaseError as exc:
             raise translate(exc, self._order_action("fetch", order), self._secrets) from None
-
-    async def fetch_order_by_client_id(self, order: Order) -> VenueOrderState | None:
-        return await self.fetch_order_state(order)
 
     async def fetch_order_state(self, order: Order) -> VenueOrderState | None:
         raw = await self._fetch_raw_order(order)
