@@ -88,6 +88,8 @@ TRANSITIONS: dict[tuple[OrderStatus, str], frozenset[OrderStatus]] = {
     (S.SUBMITTED, "cancel"): frozenset({S.CANCELED}),
     (S.SUBMITTED, "expire"): frozenset({S.EXPIRED}),
     (S.ACCEPTED, "trigger"): frozenset({S.TRIGGERED}),
+    # An on-chain swap: the node accepted the transaction, then the chain reverted it.
+    (S.ACCEPTED, "reject"): frozenset({S.REJECTED}),
     (S.TRIGGERED, "fill"): frozenset({S.PARTIALLY_FILLED, S.FILLED}),
     (S.TRIGGERED, "cancel"): frozenset({S.CANCELED}),
     (S.TRIGGERED, "expire"): frozenset({S.EXPIRED}),
