@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
 
+    sub.add_parser(
+        "devchain",
+        help="a local EVM with Uniswap V2 on 127.0.0.1 (options: devchain -h)",
+        add_help=False,
+    )
+
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="migrate the database to the latest schema")
@@ -88,6 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         configure_logging("INFO")
         return simulator_main(argv[1:], _simulator_bars)
+    if argv[:1] == ["devchain"]:  # so does the dev chain
+        from task_station.venues.dex.devchain_main import main as devchain_main
+
+        configure_logging("INFO")
+        return devchain_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         with _settings_for(args) as settings:
