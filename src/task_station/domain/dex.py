@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Context, Decimal
 
 from task_station.domain.errors import ValidationError
 from task_station.domain.money import ZERO
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+#: uint256 has up to 78 digits: unit conversions use this precision, never the default
+#: 28 digits (which would round a large balance, and round *up* towards the chain).
+WIDE_PRECISION = 100
+_WIDE = Context(prec=WIDE_PRECISION)
 
 #: Uniswap V2 charges 0.30 % to the liquidity providers (``997/1000`` in its math).
 UNISWAP_V2_FEE_BPS = 30
@@ -65,11 +70,13 @@ class Token:
         """Decimal amount -> integer smallest units, rounded down."""
         if amount < ZERO:
             raise ValidationError(f"{self.symbol} amount cannot be negative, got {amount}")
-        return int(amount.scaleb(self.decimals).to_integral_value(rounding=ROUND_DOWN))
+        return int(
+            amount.scaleb(self.decimals, context=_WIDE).to_integral_value(rounding=ROUND_DOWN)
+        )
 
     def from_units(self, units: int) -> Decimal:
         """Integer smallest units -> exact Decimal amount."""
-        return Decimal(units).scaleb(-self.decimals)
+        return Decimal(units).scaleb(-self.decimals, context=_WIDE)
 
 
 @dataclass(frozen=True, slots=True)

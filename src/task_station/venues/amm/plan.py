@@ -16,16 +16,17 @@ same reasons as the contracts.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Context, Decimal
 from enum import StrEnum
 
 from task_station.domain import amm
-from task_station.domain.dex import PoolState, Token
+from task_station.domain.dex import WIDE_PRECISION, PoolState, Token
 from task_station.domain.errors import ValidationError
 from task_station.domain.orders import Order, OrderSide, OrderType
 
 INSUFFICIENT_OUTPUT = "UniswapV2Router: INSUFFICIENT_OUTPUT_AMOUNT"
 EXCESSIVE_INPUT = "UniswapV2Router: EXCESSIVE_INPUT_AMOUNT"
+PAIR_INSUFFICIENT_OUTPUT = "UniswapV2: INSUFFICIENT_OUTPUT_AMOUNT"
 BPS = 10_000
 
 
@@ -63,7 +64,10 @@ class SwapOutcome:
 
 def ceil_units(token: Token, amount: Decimal) -> int:
     """Decimal -> smallest units, rounded up (a bound we must not undercut)."""
-    return int(amount.scaleb(token.decimals).to_integral_value(rounding=ROUND_CEILING))
+    wide = Context(prec=WIDE_PRECISION)
+    return int(
+        amount.scaleb(token.decimals, context=wide).to_integral_value(rounding=ROUND_CEILING)
+    )
 
 
 def plan_swap(
@@ -133,6 +137,8 @@ def simulate(plan: SwapPlan, pool: PoolState) -> SwapOutcome:
         out = amm.get_amount_out(plan.amount_in, r_in, r_out, pool.fee_bps)
         if out < plan.amount_out:
             return SwapOutcome(0, 0, INSUFFICIENT_OUTPUT)
+        if out == 0:  # the pair itself refuses to pay out nothing
+            return SwapOutcome(0, 0, PAIR_INSUFFICIENT_OUTPUT)
         return SwapOutcome(plan.amount_in, out)
     if plan.amount_out >= r_out:
         return SwapOutcome(0, 0, "ds-math-sub-underflow")
