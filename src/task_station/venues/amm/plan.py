@@ -16,7 +16,7 @@ same reasons as the contracts.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from decimal import ROUND_CEILING, Context, Decimal
+from decimal import ROUND_CEILING, Context, Decimal, getcontext
 from enum import StrEnum
 
 from task_station.domain import amm
@@ -81,6 +81,13 @@ def plan_swap(
             f"{order.type} orders cannot run on an AMM: a swap fills now or reverts "
             "(use market or limit)"
         )
+    for amount, token in ((order.quantity, base), (order.quote_quantity, quote)):
+        if amount is not None and len(amount.as_tuple().digits) > getcontext().prec:
+            # The order's own accounting (fills, remaining) would round such an amount.
+            raise ValidationError(
+                f"{amount} {token.symbol} has more significant digits than Decimal arithmetic "
+                f"keeps here ({getcontext().prec}): it cannot be sized exactly"
+            )
     price = order.price if order.type is OrderType.LIMIT else None
     if order.side is OrderSide.SELL:
         if order.quantity is None:
