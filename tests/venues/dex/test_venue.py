@@ -121,9 +121,11 @@ async def test_a_market_sell_fills_with_the_swap_events_amounts_and_gas_as_fee(
     assert usd_out == quote.router_amount_out  # the fill is what the router quoted
     assert fill.quantity == Decimal(2)
     assert abs(fill.price * fill.quantity - Decimal(usd_out).scaleb(-18)) < Decimal("1e-18")
-    # Gas paid in ETH, charged in USD at the fill's own price (WETH is the base).
-    gas_eth = Decimal(ev["gas_wei"]).scaleb(-18)
-    assert fill.fee == gas_eth * fill.price and fill.fee_currency == "USD"
+    # Gas paid in ETH for the swap and its approval, charged in USD at the fill's own
+    # price (WETH is the base).
+    approval_gas = venue.gas_spent_native - Decimal(ev["gas_wei"]).scaleb(-18)
+    assert venue.approvals_sent == 1 and approval_gas > 0
+    assert fill.fee == venue.gas_spent_native * fill.price and fill.fee_currency == "USD"
     after = await venue.fetch_balances()
     assert after["WETH"] == before["WETH"] - 2
     assert after["USD"] == before["USD"] + Decimal(usd_out).scaleb(-18)

@@ -90,6 +90,7 @@ class _InFlight:
     market: _Market
     tx_hash: str
     tx: dict[str, Any]
+    approval_hash: str | None = None  # the approval sent for this swap: its gas is a cost of it
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -278,12 +279,13 @@ class UniswapV2Venue:
                 f"{Decimal(worst_gas).scaleb(-18)} {self.native_symbol}, the wallet holds "
                 f"{Decimal(native).scaleb(-18)}"
             )
+        approval_hash = None
         if needs_approval:
-            await self._approve(token_in, plan.max_input, fees)
+            approval_hash = await self._approve(token_in, plan.max_input, fees)
         tx = self._tx(self.client.router.address, call, gas_limit, fees, await self.nonces.take())
         tx_hash = await self._send(tx)
         self._allowance[token_in.address] = self._allowance[token_in.address] - plan.max_input
-        flight = _InFlight(order, plan, market, tx_hash, tx)
+        flight = _InFlight(order, plan, market, tx_hash, tx, approval_hash)
         self._in_flight[order.client_order_id] = flight
         return flight
 
@@ -297,7 +299,7 @@ class UniswapV2Venue:
     def _in_flight_with(self, token: Token) -> bool:
         return any(f.plan.token_in == token for f in self._in_flight.values())
 
-    async def _approve(self, token: Token, amount: int, fees: Any) -> None:
+    async def _approve(self, token: Token, amount: int, fees: Any) -> str:
         value = amount if self.approval == "exact" else MAX_UINT256
         data = self.client.erc20(token.address).encode_abi(
             "approve", args=[self.client.router.address, value]
@@ -314,6 +316,7 @@ class UniswapV2Venue:
         log.info(
             "%s: approved %s %s for the router (tx %s)", self.name, value, token.symbol, tx_hash
         )
+        return tx_hash
 
     async def _settle_approval(self, token: str, tx_hash: str) -> None:
         try:
@@ -404,6 +407,10 @@ class UniswapV2Venue:
             flight.done.set()
         self._in_flight.pop(cid, None)
         fee_native = self._account_gas(receipt)
+        if flight.approval_hash is not None:
+            # Mined before the swap (a lower nonce): part of what this order cost.
+            approval = await self._receipt(flight.approval_hash)
+            fee_native += _gas_paid(approval)
         if receipt["status"] != 1:
             reason = await self._replay_reason(flight.tx, int(receipt["blockNumber"]))
             # The allowance the swap reserved was not consumed: read it again next time.
@@ -424,8 +431,7 @@ class UniswapV2Venue:
         self._emit(FillReport(fill, order_complete=True))
 
     def _account_gas(self, receipt: Any) -> Decimal:
-        wei = int(receipt["gasUsed"]) * int(receipt.get("effectiveGasPrice", 0) or 0)
-        fee = Decimal(wei).scaleb(-18)
+        fee = _gas_paid(receipt)
         self.gas_spent_native += fee
         return fee
 
@@ -561,3 +567,9 @@ class UniswapV2Venue:
     def _emit(self, report: VenueReport) -> None:
         if self._listener is not None:
             self._listener.on_venue_report(report)
+
+
+def _gas_paid(receipt: Any) -> Decimal:
+    """Native tokens a mined transaction paid for gas."""
+    wei = int(receipt["gasUsed"]) * int(receipt.get("effectiveGasPrice", 0) or 0)
+    return Decimal(wei).scaleb(-18)
