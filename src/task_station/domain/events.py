@@ -84,3 +84,29 @@ class ReconciliationCompleted(Event):
     @property
     def changed(self) -> bool:
         return bool(self.fills_recorded or self.status_changes or self.unknown_to_venue)
+
+
+@dataclass(frozen=True, slots=True)
+class ArbitrageAlert(Event):
+    """An arbitrage needs a human: a leg failed and was held, a repair failed, or its
+    strategy kept failing. ``paused`` says whether it stopped making new plans."""
+
+    bot_id: str | None
+    strategy: str
+    message: str
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ArbitrageTradeCompleted(Event):
+    """An arbitrage plan was executed (whatever the outcome); P&L in ``quote_asset``."""
+
+    bot_id: str | None
+    strategy: str
+    outcome: str
+    legs: int
+    realized_pnl: Decimal
+    fees: Decimal
+    gas: Decimal
+    quote_asset: str
+    reason: str

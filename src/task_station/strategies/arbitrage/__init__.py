@@ -1,0 +1,1 @@
+"""Arbitrage strategies: CEX↔DEX, cross-CEX and triangular, run on market snapshots."""
