@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -269,7 +269,7 @@ class _Replay:
 
 async def run_arbitrage_backtest(
     strategy: ArbitrageStrategy,
-    snapshots: Iterable[MarketSnapshot],
+    snapshots: Iterable[MarketSnapshot] | AsyncIterable[MarketSnapshot],
     balances: Mapping[str, Mapping[str, Decimal]],
     *,
     fees: Mapping[str, Decimal] | None = None,
@@ -281,9 +281,13 @@ async def run_arbitrage_backtest(
 
     ``balances`` are per venue; ``fees`` are taker fee rates per CEX venue; ``gas`` is
     what each swap costs on every DEX venue (``PaperGas()`` when None).
+
+    Given a live ``AsyncIterable`` (``engine.market_watch.SnapshotAssembler``) instead of
+    a recording, this is paper trading: real markets, simulated fills, until the stream
+    ends.
     """
-    stream: Iterator[MarketSnapshot] = iter(snapshots)
-    first = next(stream, None)
+    stream = _stream(snapshots)
+    first = await anext(stream, None)
     if first is None:
         raise ValidationError("an arbitrage backtest needs at least one snapshot")
     replay = _Replay(first, balances, fees or {}, gas, dex_slippage_bps)
@@ -306,11 +310,11 @@ async def run_arbitrage_backtest(
     initial = await replay.balances()
 
     async def feed() -> AsyncIterator[MarketSnapshot]:
-        for n, snapshot in enumerate(itertools.chain([first], stream), start=1):
+        replay.apply(first)
+        yield first
+        async for snapshot in stream:
             replay.apply(snapshot)
             yield snapshot
-            if n % 256 == 0:
-                await asyncio.sleep(0)
 
     runtime = ArbitrageRuntime(
         strategy=strategy,
@@ -357,6 +361,19 @@ def run_arbitrage_backtest_sync(
             execution=execution,
         )
     )
+
+
+async def _stream(
+    snapshots: Iterable[MarketSnapshot] | AsyncIterable[MarketSnapshot],
+) -> AsyncIterator[MarketSnapshot]:
+    if isinstance(snapshots, AsyncIterable):
+        async for snapshot in snapshots:
+            yield snapshot
+        return
+    for n, snapshot in enumerate(snapshots, start=1):
+        yield snapshot
+        if n % 256 == 0:
+            await asyncio.sleep(0)  # a long replay lets the loop breathe
 
 
 def _counter(prefix: str) -> Callable[[], str]:

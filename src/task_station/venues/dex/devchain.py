@@ -137,6 +137,21 @@ class DevChain:
         count: int = self.run_sync(self._flush)
         return count
 
+    def submit_raw(self, raw: bytes) -> str:
+        """Send a signed transaction as if over JSON-RPC (queued while holding)."""
+        answer = self.run_sync(
+            self._answer,
+            {"id": 0, "method": "eth_sendRawTransaction", "params": ["0x" + raw.hex()]},
+        )
+        if "error" in answer:
+            raise ValueError(answer["error"]["message"])
+        return str(answer["result"])
+
+    @property
+    def held(self) -> int:
+        """Transactions waiting in the mempool."""
+        return len(self._mempool)
+
     def _set_holding(self, value: bool) -> None:
         self._holding = value
 

@@ -184,6 +184,14 @@ class UniswapV2Venue:
             )
         return market
 
+    def tokens(self, symbol: str) -> tuple[Token, Token]:
+        """``(base, quote)`` tokens behind ``symbol``."""
+        market = self._market(symbol)
+        return market.base, market.quote
+
+    def pair_address(self, symbol: str) -> str:
+        return self._market(symbol).pair
+
     async def pool(self, symbol: str) -> PoolState:
         return await self.client.pool(self._market(symbol).pair)
 
