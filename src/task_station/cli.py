@@ -59,6 +59,29 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", type=Path, default=None, dest="json_path", help="also write the JSON here"
     )
 
+    arb = sub.add_parser(
+        "arbitrage-backtest",
+        help="backtest an arbitrage strategy on a recording or the demo market; prints JSON",
+    )
+    arb.add_argument("--strategy", required=True, help="cex_dex, cross_cex or triangular")
+    arb.add_argument("--param", type=_param, action="append", default=[], metavar="NAME=VALUE")
+    source = arb.add_mutually_exclusive_group(required=True)
+    source.add_argument("--recording", type=Path, help="a recorded snapshot file (.jsonl.gz)")
+    source.add_argument("--demo-seed", type=int, help="replay the seeded synthetic market")
+    arb.add_argument("--demo-steps", type=int, default=2000)
+    arb.add_argument(
+        "--balance",
+        type=_param,
+        action="append",
+        default=[],
+        metavar="VENUE:ASSET=AMOUNT",
+        help="a starting balance (repeat): cex:USDC=100000",
+    )
+    arb.add_argument("--fee-bps", type=_param, action="append", default=[], metavar="VENUE=BPS")
+    arb.add_argument("--gas-per-swap", type=int, default=150_000)
+    arb.add_argument("--gas-gwei", default="20")
+    arb.add_argument("--json", type=Path, default=None, dest="json_path")
+
     sub.add_parser(
         "simulator",
         help="a loopback exchange speaking Binance's REST/WS dialect (options: simulator -h)",
@@ -141,6 +164,8 @@ def _settings_for(args: argparse.Namespace) -> Iterator[Settings]:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "backtest":
         return _backtest(args)
+    if args.command == "arbitrage-backtest":
+        return _arbitrage_backtest(args)
     if args.command == "db":
         return _db(args, settings)
     if args.command == "user":
@@ -166,6 +191,29 @@ def _backtest(args: argparse.Namespace) -> int:
             cash=args.cash,
             fee_bps=args.fee_bps,
             symbol=args.symbol,
+        )
+    )
+    text = json.dumps(result.to_json(), indent=2)
+    if args.json_path is not None:
+        args.json_path.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+def _arbitrage_backtest(args: argparse.Namespace) -> int:
+    from task_station.services.arbitrage import ArbitrageService
+
+    result = asyncio.run(
+        ArbitrageService().backtest(
+            strategy=args.strategy,
+            params=dict(args.param),
+            balances=dict(args.balance),
+            recording=args.recording,
+            demo_seed=args.demo_seed,
+            demo_steps=args.demo_steps,
+            fees_bps=dict(args.fee_bps),
+            gas_per_swap=args.gas_per_swap,
+            gas_price_gwei=args.gas_gwei,
         )
     )
     text = json.dumps(result.to_json(), indent=2)

@@ -126,3 +126,27 @@ def test_serve_demo_runs_bots_headless_and_stops_cleanly_on_sigterm(tmp_path: Pa
         _out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert password not in err
+
+
+def test_arbitrage_backtest_on_the_demo_market_writes_json(tmp_path: Path) -> None:
+    import json
+
+    from task_station.cli import main
+
+    out = tmp_path / "arb.json"
+    code = main(
+        [
+            "arbitrage-backtest",
+            "--strategy", "cex_dex",
+            "--demo-seed", "3", "--demo-steps", "500",
+            "--param", "symbol=ETH/USDC", "--param", "dex_symbol=WETH/USDC",
+            "--balance", "cex:USDC=100000", "--balance", "cex:ETH=10",
+            "--balance", "dex:USDC=100000", "--balance", "dex:WETH=10",
+            "--fee-bps", "cex=10",
+            "--json", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert data["snapshots"] == 500
+    assert data["trade_count"] > 0 and data["outcomes"] == {"completed": data["trade_count"]}
