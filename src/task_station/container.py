@@ -13,12 +13,14 @@ from task_station.config import Settings
 from task_station.domain.clock import SystemClock
 from task_station.engine.bus import EventBus
 from task_station.persistence.database import Database
+from task_station.persistence.dex import SqlDexStore
 from task_station.security.tokens import TokenIssuer
 from task_station.security.vault import SecretsVault
 from task_station.services.accounts import AccountService
 from task_station.services.backtests import BacktestService
 from task_station.services.bots import BotService
 from task_station.services.bundle import Services
+from task_station.services.dex import DexService, Web3ChainNodes
 from task_station.services.market import MarketService
 from task_station.services.trading import OrderService, PortfolioService
 from task_station.services.users import AuthService, UserService, token_ttl
@@ -92,5 +94,6 @@ def build_container(settings: Settings, vault: SecretsVault | None = None) -> Co
         accounts=AccountService(
             database.accounts, vault, clock, database.audit, CcxtVenueFactory(clock)
         ),
+        dex=DexService(SqlDexStore.on(database), vault, clock, database.audit, Web3ChainNodes()),
     )
     return Container(settings, database, vault, services)

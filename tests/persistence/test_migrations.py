@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData
 from task_station.persistence import Database, migrations_dir
 from task_station.persistence.models import Base
 
-HEAD = "0002"
+HEAD = "0003"
 
 EXPECTED_TABLES = {
     "users",
@@ -32,6 +32,10 @@ EXPECTED_TABLES = {
     "audit_events",
     "system_logs",
     "price_ticks",
+    "chains",
+    "wallets",
+    "dexes",
+    "dex_tokens",
 }
 
 

@@ -20,6 +20,7 @@ from task_station.api.routers import (
     accounts,
     auth,
     bots,
+    dex,
     health,
     market,
     orders,
@@ -59,6 +60,6 @@ def create_app(services: Services, *, ws_queue_size: int = 1024) -> FastAPI:
     app.state.services = services
     app.state.hub = hub
     install_error_handlers(app)
-    for module in (health, auth, bots, orders, portfolio, market, strategies, accounts, ws):
+    for module in (health, auth, bots, orders, portfolio, market, strategies, accounts, dex, ws):
         app.include_router(module.router)
     return app

@@ -17,6 +17,8 @@ from typing import Protocol
 from task_station.domain.accounts import Account
 from task_station.domain.balances import Balance
 from task_station.domain.bots import BotDefinition
+from task_station.domain.dex import Token
+from task_station.domain.dex_registry import ChainRecord, DexRecord, FollowedToken, WalletRecord
 from task_station.domain.orders import Fill, Order, OrderStatus
 from task_station.domain.positions import Position
 from task_station.domain.users import User
@@ -104,3 +106,52 @@ class AccountStore(Protocol):
 
     def remove(self, account_id: str) -> None:
         """Raises NotFoundError for an unknown id."""
+
+
+class DexStore(Protocol):
+    """Chains, wallets, DEXes and followed tokens. Secrets never reach it: chains keep
+    their RPC URL's display form and wallets a vault reference."""
+
+    def add_chain(self, chain: ChainRecord) -> None:
+        """Raises ConflictError when the chain id or the name is taken."""
+
+    def get_chain(self, chain_id: int) -> ChainRecord | None: ...
+
+    def list_chains(self) -> builtins.list[ChainRecord]:
+        """Oldest first."""
+
+    def remove_chain(self, chain_id: int) -> None:
+        """Raises NotFoundError for an unknown chain, ConflictError while wallets or
+        DEXes still use it."""
+
+    def add_wallet(self, wallet: WalletRecord) -> None:
+        """Raises ConflictError when the address (in any case) is already on the chain,
+        NotFoundError when the chain is unknown."""
+
+    def get_wallet(self, wallet_id: str) -> WalletRecord | None: ...
+
+    def list_wallets(self, chain_id: int | None = None) -> builtins.list[WalletRecord]:
+        """Oldest first."""
+
+    def remove_wallet(self, wallet_id: str) -> None:
+        """Raises NotFoundError for an unknown id."""
+
+    def add_dex(self, dex: DexRecord) -> None:
+        """Raises ConflictError when the chain already has a DEX of that name."""
+
+    def get_dex(self, dex_id: str) -> DexRecord | None: ...
+
+    def list_dexes(self, chain_id: int | None = None) -> builtins.list[DexRecord]:
+        """Oldest first."""
+
+    def remove_dex(self, dex_id: str) -> None:
+        """Removes the DEX and its followed tokens; NotFoundError for an unknown id."""
+
+    def add_token(self, dex_id: str, token: Token, when: datetime) -> FollowedToken:
+        """Raises ConflictError when the DEX already follows the address or the symbol."""
+
+    def list_tokens(self, dex_id: str) -> builtins.list[FollowedToken]:
+        """In the order they were followed."""
+
+    def remove_token(self, dex_id: str, address: str) -> None:
+        """Raises NotFoundError when the DEX does not follow ``address``."""

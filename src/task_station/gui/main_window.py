@@ -16,6 +16,7 @@ from task_station.domain.events import BotStatusChanged
 from task_station.gui.bot_chart import BotChartPanel
 from task_station.gui.docks import BotsDock, OrdersDock, PortfolioDock
 from task_station.gui.docks.accounts import AccountsDock
+from task_station.gui.docks.dex import DexDock
 from task_station.gui.live import BusLink, Coalescer
 from task_station.gui.resources import app_icon
 from task_station.services.bundle import Services
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow):
         self.orders_dock = OrdersDock(services.orders, services.bots, services.events, self)
         self.portfolio_dock = PortfolioDock(services.portfolio, services.events, self)
         self.accounts_dock = AccountsDock(services.accounts, services.events, principal, self)
+        self.dex_dock = DexDock(services.dex, principal, self)
         self._arrange_docks()
         self._build_menus()
         self._build_status_bar(api_url)
@@ -61,6 +63,8 @@ class MainWindow(QMainWindow):
         self.bots_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.accounts_dock.error.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.accounts_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.dex_dock.error.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.dex_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._status_refresh = Coalescer(self._update_running, 150, self)
         self.link = BusLink(self, services.events)
         self.link.on(BotStatusChanged, self._on_bot_status)
@@ -77,6 +81,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.orders_dock)
         self.splitDockWidget(self.orders_dock, self.portfolio_dock, Qt.Orientation.Horizontal)
         self.tabifyDockWidget(self.portfolio_dock, self.accounts_dock)
+        self.tabifyDockWidget(self.accounts_dock, self.dex_dock)
         self.portfolio_dock.raise_()
         self.resizeDocks([self.bots_dock], [560], Qt.Orientation.Horizontal)
         self.resizeDocks([self.orders_dock], [330], Qt.Orientation.Vertical)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -327,3 +328,67 @@ class PriceTickRow(Base):
     bid: Mapped[Decimal | None]
     ask: Mapped[Decimal | None]
     last: Mapped[Decimal | None]
+
+
+# --- DEX registry ---------------------------------------------------------------------
+
+ADDRESS = String(42)
+
+
+class ChainRow(Base):
+    """An EVM chain. ``rpc_url`` is the display form (API keys masked); the full URL is
+    in the vault under ``rpc_secret_ref`` when it has a secret part."""
+
+    __tablename__ = "chains"
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(NAME, unique=True)
+    rpc_url: Mapped[str] = mapped_column(String(1024))
+    native_symbol: Mapped[str] = mapped_column(String(32))
+    rpc_secret_ref: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class WalletRow(Base):
+    """A wallet on a chain. ``secret_ref`` names the vault entry of a signing wallet's
+    key; the key itself never lives here. Watch-only wallets have none."""
+
+    __tablename__ = "wallets"
+    __table_args__ = (UniqueConstraint("chain_id", "address"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("chains.chain_id"))
+    address: Mapped[str] = mapped_column(ADDRESS)
+    label: Mapped[str] = mapped_column(NAME)
+    watch_only: Mapped[bool] = mapped_column(Boolean)
+    secret_ref: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+
+
+class DexRow(Base):
+    """A Uniswap V2-compatible DEX (router, factory, LP fee) on a chain."""
+
+    __tablename__ = "dexes"
+    __table_args__ = (UniqueConstraint("chain_id", "name"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    chain_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("chains.chain_id"))
+    name: Mapped[str] = mapped_column(NAME)
+    router: Mapped[str] = mapped_column(ADDRESS)
+    factory: Mapped[str] = mapped_column(ADDRESS)
+    fee_bps: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class DexTokenRow(Base):
+    """A token the trader follows on one DEX (its pools are listed and quoted)."""
+
+    __tablename__ = "dex_tokens"
+    __table_args__ = (UniqueConstraint("dex_id", "address"), UniqueConstraint("dex_id", "symbol"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dex_id: Mapped[str] = mapped_column(ID, ForeignKey("dexes.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(ADDRESS)
+    symbol: Mapped[str] = mapped_column(SYMBOL)
+    decimals: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]

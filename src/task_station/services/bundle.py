@@ -9,6 +9,7 @@ from task_station.engine.bus import EventBus
 from task_station.services.accounts import AccountService
 from task_station.services.backtests import BacktestService
 from task_station.services.bots import BotService
+from task_station.services.dex import DexService
 from task_station.services.market import MarketService
 from task_station.services.trading import OrderService, PortfolioService
 from task_station.services.users import AuthService, UserService
@@ -28,3 +29,4 @@ class Services:
     events: EventBus
     clock: Clock
     accounts: AccountService
+    dex: DexService

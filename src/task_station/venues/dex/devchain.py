@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
-from eth_typing import ChecksumAddress
 from eth_account import Account
+from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from task_station.domain.errors import ConfigurationError
@@ -180,9 +180,10 @@ class DevChain:
             who = Web3.to_checksum_address(str(params[0]))
             queued = sum(1 for _, s, _ in self._mempool if s == who)
             return self.w3.eth.get_transaction_count(who) + queued
-        if method in ("eth_getTransactionReceipt", "eth_getTransactionByHash"):
-            if any(h == str(params[0]).lower() for h, _, _ in self._mempool):
-                return None
+        if method in ("eth_getTransactionReceipt", "eth_getTransactionByHash") and any(
+            h == str(params[0]).lower() for h, _, _ in self._mempool
+        ):
+            return None
         return NotImplemented
 
     async def start(self, port: int = 0) -> None:
