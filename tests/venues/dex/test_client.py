@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from task_station.domain.errors import NotFoundError
@@ -10,8 +12,12 @@ from tests.support.uniswap import E18, UniswapWorld
 
 
 @pytest.fixture
-def client(world: UniswapWorld) -> UniswapV2Client:
-    return UniswapV2Client(http_web3(world.chain.url), world.dex)
+async def client(world: UniswapWorld) -> AsyncIterator[UniswapV2Client]:
+    reader = UniswapV2Client(http_web3(world.chain.url), world.dex)
+    try:
+        yield reader
+    finally:
+        await reader.w3.provider.disconnect()
 
 
 async def test_token_metadata_and_pool_reserves_come_from_the_contracts(

@@ -13,7 +13,7 @@ py-evm), which the test extra pulls in.
 against a real socket. eth-tester has no event for a new block, so while any subscription
 exists the chain's head is polled on the EVM thread every ``WS_POLL_S``; notifications go
 out in geth's shape, a block's logs before its head (geth does not promise that order;
-the feed must not rely on it). ``suspend()``/``resume()`` take the endpoint off the
+the pool feed relies on it only when told to, with ``confirm_logs=False``). ``suspend()``/``resume()`` take the endpoint off the
 network and back without losing the chain, which is how tests play a node outage.
 """
 
@@ -325,12 +325,15 @@ class DevChain:
             del self._ws_hashes[self._ws_pushed]
             self._ws_pushed -= 1
         for number in range(self._ws_pushed + 1, head + 1):
-            await self._push_block(number)
+            if not await self._push_block(number):
+                return  # reverted meanwhile: the next tick sees the new branch
             self._ws_pushed = number
 
-    async def _push_block(self, number: int) -> None:
+    async def _push_block(self, number: int) -> bool:
         request = {"id": 0, "method": "eth_getBlockByNumber", "params": [hex(number), False]}
-        block = (await self.call(self._answer, request))["result"]
+        block = (await self.call(self._answer, request)).get("result")
+        if not block:
+            return False
         header = {k: v for k, v in block.items() if k not in _NOT_IN_HEADERS}
         self._ws_hashes[number] = header["hash"]
         self._ws_hashes.pop(number - _WS_HASH_MEMORY, None)
@@ -347,6 +350,7 @@ class DevChain:
             for sub_id, sub in list(connection.subscriptions.items()):
                 if sub.kind == "newHeads" and number >= sub.from_block:
                     await connection.notify(sub_id, header)
+        return True
 
     def _answer(self, body: dict[str, Any]) -> dict[str, Any]:
         rid = body.get("id")
