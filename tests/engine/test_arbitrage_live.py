@@ -1,6 +1,6 @@
 """CEX↔DEX arbitrage end to end: the exchange simulator (real ccxt over loopback HTTP)
-against Uniswap V2 on a local EVM (real contracts, real JSON-RPC), with a gap injected
-by someone else's swap. The bot captures it, its P&L (gas included) reconciles with
+against Uniswap V2 on a local EVM (real contracts, real JSON-RPC; the pool followed by
+the live feed from its Sync/Swap logs), with a gap injected by someone else's swap. The bot captures it, its P&L (gas included) reconciles with
 both venues' balances, and the same bot then backtests on what it recorded and
 paper-trades the live markets.
 """
@@ -20,11 +20,12 @@ import pytest
 from task_station.backtest.arbitrage import run_arbitrage_backtest
 from task_station.domain.arbitrage import ArbOutcome, LegPolicy, VenueKind
 from task_station.domain.clock import SystemClock
+from task_station.domain.dex import PoolState
 from task_station.domain.events import OrderFilled
 from task_station.domain.orders import OrderSide
 from task_station.engine.arbitrage import ArbitrageRuntime, ExecutionConfig, arb_venue
 from task_station.engine.bus import EventBus
-from task_station.engine.market_watch import SnapshotAssembler, poll_pool
+from task_station.engine.market_watch import SnapshotAssembler
 from task_station.marketdata.arb_recording import SnapshotRecorder, load_snapshots
 from task_station.marketdata.candle_files import frame_to_candles
 from task_station.marketdata.synthetic import SyntheticMarketSpec, generate_frame
@@ -32,6 +33,7 @@ from task_station.strategies.arbitrage.cex_dex import CexDexArbitrage
 from task_station.venues.amm.paper import PaperGas
 from task_station.venues.ccxt_cex import CcxtVenue
 from task_station.venues.dex.client import UniswapV2Client, http_web3
+from task_station.venues.dex.pool_feed import PoolFeed
 from task_station.venues.dex.venue import DexMarket, UniswapV2Venue
 from task_station.venues.dex.wallet import Wallet
 from task_station.venues.matching.model import MatchingConfig
@@ -117,13 +119,25 @@ def strategy(policy: LegPolicy = LegPolicy.UNWIND) -> CexDexArbitrage:
     )
 
 
+async def pool_states(stage: Stage) -> AsyncIterator[PoolState]:
+    """The pool as the live feed sees it: from its Sync and Swap logs, block by block."""
+    feed = PoolFeed.over_http(
+        stage.world.chain.url,
+        stage.world.dex,
+        [stage.dex.pair_address("WETH/USD")],
+        transport="poll",
+        poll_interval=0.02,
+    )
+    async with feed:
+        async for update in feed:
+            yield update.pool
+
+
 def assembler(stage: Stage) -> SnapshotAssembler:
     watch = SnapshotAssembler(SystemClock())
     watch.add_book("cex", "ETH/USDT", stage.cex.watch_order_book("ETH/USDT", 20))
     base, quote = stage.dex.tokens("WETH/USD")
-    watch.add_pool(
-        "dex", "WETH/USD", poll_pool(lambda: stage.dex.pool("WETH/USD"), 0.05), base, quote
-    )
+    watch.add_pool("dex", "WETH/USD", pool_states(stage), base, quote)
     return watch
 
 

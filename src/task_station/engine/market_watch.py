@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -59,6 +59,18 @@ async def poll_pool(
         await asyncio.sleep(interval)
 
 
+def named(pool: PoolState, base: Token, quote: Token) -> PoolState:
+    """``pool`` with its tokens as the trader names them.
+
+    A contract's own ``symbol()`` may differ from the trader's name for it (``USDC.e``,
+    or a test token's ``UNI-V2``); balances, plans and recordings use the trader's.
+    """
+    by_address = {base.address.lower(): base, quote.address.lower(): quote}
+    t0 = by_address.get(pool.token0.address.lower(), pool.token0)
+    t1 = by_address.get(pool.token1.address.lower(), pool.token1)
+    return replace(pool, token0=t0, token1=t1)
+
+
 class SnapshotAssembler:
     """Merges book and pool streams into ``MarketSnapshot`` values."""
 
@@ -101,7 +113,7 @@ class SnapshotAssembler:
 
         async def follow() -> None:
             async for pool in stream:
-                slot.value = PoolMarket(pool, base, quote)
+                slot.value = PoolMarket(named(pool, base, quote), base, quote)
                 slot.at = self._clock.now()
                 self._changed.set()
 
