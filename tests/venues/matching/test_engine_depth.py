@@ -54,6 +54,19 @@ async def test_fok_beyond_depth_is_killed_untouched() -> None:
     assert venue.orders["f"].fills == ()
 
 
+async def test_fok_reduce_only_clipped_below_its_quantity_is_killed_untouched() -> None:
+    """Found by the property test: reduce-only clipped a FOK sell to the position and
+    filled that part; all-or-nothing means nothing."""
+    venue, _, _ = make_venue({"USDT": "100000", "BTC": "0.5"})
+    venue.set_book(BIDS, ASKS)
+    await venue.submit_order(
+        make_order("r", "sell", "0.9", price="98", tif=TimeInForce.FOK, reduce_only=True)
+    )
+    assert venue.orders["r"].status is OrderStatus.CANCELED
+    assert venue.orders["r"].fills == ()
+    assert (await venue.fetch_balances())["BTC"] == D("0.5")
+
+
 async def test_ioc_takes_available_and_cancels_rest() -> None:
     venue, _ = with_book()
     await venue.submit_order(make_order("i", "buy", "3", price="101", tif=TimeInForce.IOC))

@@ -178,7 +178,10 @@ class MatchingEngine(Executor):
             self.take_quote_sized(w, book, events)
         else:
             want = self.fillable_lots(w, w.lots - w.filled)
-            if w.tif is TimeInForce.FOK and book.available(w.side, limit) < w.lots:
+            # All or nothing: a reduce-only clip below the quantity is "not in full" too.
+            if w.tif is TimeInForce.FOK and (
+                want < w.lots - w.filled or book.available(w.side, limit) < w.lots
+            ):
                 self.close(w, Canceled(w.cid, "FOK order could not be filled in full"), events)
                 return
             for ticks, lots in book.take(w.side, want, limit):
