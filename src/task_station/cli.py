@@ -101,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("revision")
     db_sub.add_parser("current", help="print the current schema revision")
 
+    presets = sub.add_parser("presets", help="prebuilt strategy settings")
+    presets_sub = presets.add_subparsers(dest="presets_command", required=True)
+    plist = presets_sub.add_parser("list", help="list presets (a table, or JSON with --json)")
+    plist.add_argument("--family", default=None, help="a strategy family, e.g. rsi_reversion")
+    plist.add_argument("--risk", default=None, choices=["conservative", "balanced", "aggressive"])
+    plist.add_argument("--timeframe", default=None, help="e.g. 1h or 1d")
+    plist.add_argument("--tag", default=None)
+    plist.add_argument("--search", default=None, help="words to find in names and descriptions")
+    plist.add_argument("--json", action="store_true", dest="as_json")
+    pshow = presets_sub.add_parser("show", help="print one preset as JSON")
+    pshow.add_argument("name")
+
     user = sub.add_parser("user", help="manage users")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     create = user_sub.add_parser("create", help="create a user (the first one must be an admin)")
@@ -166,6 +178,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _backtest(args)
     if args.command == "arbitrage-backtest":
         return _arbitrage_backtest(args)
+    if args.command == "presets":
+        return _presets(args)
     if args.command == "db":
         return _db(args, settings)
     if args.command == "user":
@@ -177,6 +191,32 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             settings = settings.model_copy(update={"api_port": args.port})
         return asyncio.run(_serve(settings, demo=args.serve_demo))
     return _gui(settings, demo=args.demo)
+
+
+def _presets(args: argparse.Namespace) -> int:
+    from task_station.strategies.presets import find_presets, preset
+
+    if args.presets_command == "show":
+        print(json.dumps(preset(args.name).to_json(), indent=2))
+        return 0
+    found = find_presets(
+        family=args.family,
+        timeframe=args.timeframe,
+        risk=args.risk,
+        tag=args.tag,
+        search=args.search,
+    )
+    if args.as_json:
+        print(json.dumps([p.to_json() for p in found], indent=2))
+        return 0
+    rows = [("NAME", "FAMILY", "TF", "RISK", "SYMBOL")] + [
+        (p.name, p.family, p.timeframe, p.risk_profile, p.symbol) for p in found
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print(f"{len(found)} preset(s)")
+    return 0
 
 
 def _backtest(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -58,6 +59,27 @@ class Settings(BaseSettings):
         description="Bars a replayed feed plays unpaced before pacing starts (the demo uses 400).",
     )
     log_level: str = Field(default="INFO", description="Root log level.")
+    # Station-wide risk limits, summed across all bots (unset: no limit).
+    risk_max_position: Annotated[Decimal, Field(gt=0)] | None = Field(
+        default=None, description="Most base units held per symbol across all bots."
+    )
+    risk_max_order_notional: Annotated[Decimal, Field(gt=0)] | None = Field(
+        default=None, description="Largest single order, in the quote currency."
+    )
+    risk_max_open_orders: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Most orders open at once across all bots."
+    )
+    risk_max_daily_loss: Annotated[Decimal, Field(gt=0)] | None = Field(
+        default=None,
+        description="Most quote currency all bots together may lose since 00:00 UTC (pauses).",
+    )
+    risk_max_drawdown: Annotated[Decimal, Field(gt=0, lt=1)] | None = Field(
+        default=None,
+        description="Largest fall of total equity from its peak, as a fraction (pauses).",
+    )
+    risk_max_orders_per_minute: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="Most orders sent per minute across all bots."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -11,9 +11,13 @@ from dataclasses import dataclass
 
 from task_station.config import Settings
 from task_station.domain.clock import SystemClock
+from task_station.domain.risk import RiskLimits
+from task_station.engine.approvals import ApprovalRegistry
 from task_station.engine.bus import EventBus
+from task_station.engine.risk import GlobalRisk
 from task_station.persistence.database import Database
 from task_station.persistence.dex import SqlDexStore
+from task_station.persistence.proposals import SqlProposalStore
 from task_station.security.tokens import TokenIssuer
 from task_station.security.vault import SecretsVault
 from task_station.services.accounts import AccountService
@@ -22,6 +26,7 @@ from task_station.services.bots import BotService
 from task_station.services.bundle import Services
 from task_station.services.dex import DexService, Web3ChainNodes
 from task_station.services.market import MarketService
+from task_station.services.proposals import ProposalService
 from task_station.services.trading import OrderService, PortfolioService
 from task_station.services.users import AuthService, UserService, token_ttl
 from task_station.venues.ccxt_cex import CcxtVenueFactory
@@ -50,6 +55,18 @@ def open_vault(settings: Settings) -> SecretsVault:
     return vault
 
 
+def global_risk_limits(settings: Settings) -> RiskLimits:
+    """The station-wide limits from the ``TASK_RISK_*`` settings."""
+    return RiskLimits(
+        max_position=settings.risk_max_position,
+        max_order_notional=settings.risk_max_order_notional,
+        max_open_orders=settings.risk_max_open_orders,
+        max_daily_loss=settings.risk_max_daily_loss,
+        max_drawdown=settings.risk_max_drawdown,
+        max_orders_per_minute=settings.risk_max_orders_per_minute,
+    )
+
+
 def build_container(settings: Settings, vault: SecretsVault | None = None) -> Container:
     """Create the data directory, migrate the database and wire every service.
 
@@ -65,6 +82,9 @@ def build_container(settings: Settings, vault: SecretsVault | None = None) -> Co
         vault.get_or_create(JWT_KEY_REF).encode("utf-8"), token_ttl(settings.token_ttl_minutes)
     )
     market = MarketService()
+    approvals = ApprovalRegistry(
+        store=SqlProposalStore.on(database), bus=bus, clock=clock, audit=database.audit
+    )
     bots = BotService(
         bots=database.bots,
         orders=database.orders,
@@ -75,8 +95,11 @@ def build_container(settings: Settings, vault: SecretsVault | None = None) -> Co
         market=market,
         pace=settings.demo_pace_seconds,
         fast_forward_bars=settings.replay_fast_forward_bars,
+        approvals=approvals,
+        risk=GlobalRisk(global_risk_limits(settings), bus=bus),
     )
     recovered = bots.recover_after_restart()
+    approvals.expire_leftovers()  # proposals of a run that died with the last process
     if recovered:
         log.warning(
             "%d bot(s) were running when the station stopped; marked stopped", len(recovered)
@@ -95,5 +118,8 @@ def build_container(settings: Settings, vault: SecretsVault | None = None) -> Co
             database.accounts, vault, clock, database.audit, CcxtVenueFactory(clock)
         ),
         dex=DexService(SqlDexStore.on(database), vault, clock, database.audit, Web3ChainNodes()),
+        proposals=ProposalService(
+            bots=database.bots, approvals=approvals, audit=database.audit, bus=bus, clock=clock
+        ),
     )
     return Container(settings, database, vault, services)

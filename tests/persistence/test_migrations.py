@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData
 from task_station.persistence import Database, migrations_dir
 from task_station.persistence.models import Base
 
-HEAD = "0003"
+HEAD = "0004"
 
 EXPECTED_TABLES = {
     "users",
@@ -36,6 +36,8 @@ EXPECTED_TABLES = {
     "wallets",
     "dexes",
     "dex_tokens",
+    "proposals",
+    "approval_rules",
 }
 
 

@@ -25,6 +25,8 @@ from task_station.api.routers import (
     market,
     orders,
     portfolio,
+    proposals,
+    risk,
     strategies,
 )
 from task_station.services.bundle import Services
@@ -62,4 +64,6 @@ def create_app(services: Services, *, ws_queue_size: int = 1024) -> FastAPI:
     install_error_handlers(app)
     for module in (health, auth, bots, orders, portfolio, market, strategies, accounts, dex, ws):
         app.include_router(module.router)
+    app.include_router(proposals.router)
+    app.include_router(risk.router)
     return app

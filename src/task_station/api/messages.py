@@ -11,19 +11,23 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from task_station.api.proposal_schemas import proposal_out
 from task_station.api.schemas import CandleOut, FillOut, OrderOut, format_money
 from task_station.domain.events import (
     BarClosed,
+    BotControlChanged,
     BotStatusChanged,
     Event,
     OrderDenied,
     OrderFilled,
     OrderUpdated,
     PortfolioChanged,
+    ProposalCreated,
+    ProposalDecided,
 )
 
 #: Topics every connection receives; ``bars`` must be asked for (one message per bar).
-DEFAULT_TOPICS = frozenset({"bot_status", "order", "fill", "portfolio"})
+DEFAULT_TOPICS = frozenset({"bot_status", "order", "fill", "portfolio", "proposal"})
 OPTIONAL_TOPICS = frozenset({"bars"})
 
 Message = dict[str, Any]
@@ -73,6 +77,16 @@ def _bar(event: BarClosed) -> Message:
     return _envelope("bar", event, {**data, "timeframe": event.timeframe, "candle": candle})
 
 
+def _proposal(event: ProposalCreated | ProposalDecided) -> Message:
+    data = proposal_out(event.proposal).model_dump(mode="json")
+    return _envelope("proposal", event, data)
+
+
+def _bot_control(event: BotControlChanged) -> Message:
+    data = {"bot_id": event.bot_id, "mode": event.mode.value, "actor": event.actor}
+    return _envelope("bot_mode", event, data)
+
+
 #: event class -> (topic, converter). The hub subscribes to exactly these classes.
 CONVERTERS: dict[type[Event], tuple[str, Callable[[Any], Message]]] = {
     BotStatusChanged: ("bot_status", _bot_status),
@@ -81,6 +95,9 @@ CONVERTERS: dict[type[Event], tuple[str, Callable[[Any], Message]]] = {
     OrderFilled: ("fill", _fill),
     PortfolioChanged: ("portfolio", _portfolio),
     BarClosed: ("bars", _bar),
+    ProposalCreated: ("proposal", _proposal),
+    ProposalDecided: ("proposal", _proposal),
+    BotControlChanged: ("bot_status", _bot_control),
 }
 
 

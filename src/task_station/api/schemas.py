@@ -96,6 +96,7 @@ class BotOut(_Response):
     fee_bps: Money
     data_source: str
     mode: str
+    control_mode: str  # automated, mixed or manual: who decides its orders
     status: str
     owner: str | None
     error: str | None

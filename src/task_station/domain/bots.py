@@ -8,6 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from task_station.domain.errors import ConflictError
+from task_station.domain.proposals import ControlMode
 
 
 class BotStatus(StrEnum):
@@ -51,6 +52,7 @@ class BotDefinition:
     error: str | None = None
     data_source: str = field(default="synthetic:7")
     fee_bps: Decimal = Decimal(10)
+    control_mode: ControlMode = ControlMode.AUTOMATED  # who decides its orders
 
     def with_status(self, status: BotStatus, error: str | None = None) -> BotDefinition:
         if status not in _BOT_TRANSITIONS[self.status]:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from task_station.domain.bots import BotStatus
 from task_station.domain.candles import Candle
 from task_station.domain.orders import Fill, Order
+from task_station.domain.proposals import ControlMode, Proposal
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +111,47 @@ class ArbitrageTradeCompleted(Event):
     gas: Decimal
     quote_asset: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskBreached(Event):
+    """A risk limit refused an order or a mark crossed one. ``paused``: this breach
+    paused the bot (the runtime stops calling its strategy; its stops still work)."""
+
+    bot_id: str | None
+    limit: str  # a RiskLimitKind value, e.g. "max_daily_loss"
+    scope: str  # "bot" or "global"
+    message: str
+    paused: bool
+
+
+@dataclass(frozen=True, slots=True)
+class KillSwitchChanged(Event):
+    """The station's kill switch was engaged (every new order refused) or released."""
+
+    engaged: bool
+    actor: str
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalCreated(Event):
+    """A mixed-mode bot's strategy asked for an order; it waits for a decision."""
+
+    proposal: Proposal
+
+
+@dataclass(frozen=True, slots=True)
+class ProposalDecided(Event):
+    """A proposal was approved, edited, rejected, expired, refused or auto-approved."""
+
+    proposal: Proposal
+
+
+@dataclass(frozen=True, slots=True)
+class BotControlChanged(Event):
+    """Who decides a bot's orders changed (mode or approval rules)."""
+
+    bot_id: str
+    mode: ControlMode
+    actor: str

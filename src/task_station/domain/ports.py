@@ -21,6 +21,7 @@ from task_station.domain.dex import Token
 from task_station.domain.dex_registry import ChainRecord, DexRecord, FollowedToken, WalletRecord
 from task_station.domain.orders import Fill, Order, OrderStatus
 from task_station.domain.positions import Position
+from task_station.domain.proposals import ApprovalRules, Proposal, ProposalStatus
 from task_station.domain.users import User
 
 
@@ -155,3 +156,30 @@ class DexStore(Protocol):
 
     def remove_token(self, dex_id: str, address: str) -> None:
         """Raises NotFoundError when the DEX does not follow ``address``."""
+
+
+class ProposalStore(Protocol):
+    """Proposals of mixed-mode bots and each bot's approval rules."""
+
+    def add(self, proposal: Proposal) -> None:
+        """Raises ConflictError on a duplicate id, NotFoundError for an unknown bot."""
+
+    def update(self, proposal: Proposal) -> None:
+        """Persist the proposal's new state. Raises NotFoundError for an unknown id."""
+
+    def get(self, proposal_id: str) -> Proposal | None: ...
+
+    def list(
+        self,
+        *,
+        bot_id: str | None = None,
+        statuses: Sequence[ProposalStatus] | None = None,
+        limit: int = 500,
+    ) -> builtins.list[Proposal]:
+        """Newest first."""
+
+    def get_rules(self, bot_id: str) -> ApprovalRules | None:
+        """The bot's saved rules, or None when it never had any."""
+
+    def save_rules(self, bot_id: str, rules: ApprovalRules, when: datetime) -> None:
+        """Replace the bot's rules. Raises NotFoundError for an unknown bot."""

@@ -41,6 +41,7 @@ from task_station.engine.reconciliation import (
     report,
     settle_unknown,
 )
+from task_station.engine.risk import RiskManager
 from task_station.venues.base import (
     FillReport,
     OrderAcceptedReport,
@@ -76,6 +77,7 @@ class OrderManager:
         clock: Clock,
         portfolio_store: PortfolioStore | None = None,
         ids: Callable[[], str] = new_client_order_id,
+        risk: RiskManager | None = None,
     ) -> None:
         self._venue = venue
         self._store = store
@@ -87,6 +89,9 @@ class OrderManager:
         self._open: dict[str, Order] = {}
         self._last_persist = 0.0
         venue.set_listener(self)
+        self.risk = risk
+        if risk is not None:  # the station-wide limits count this book while it trades
+            risk.attach(portfolio, lambda: self.open_orders)
 
     @property
     def open_orders(self) -> list[Order]:
@@ -259,6 +264,8 @@ class OrderManager:
                     )
         except (ValidationError, InsufficientFunds) as exc:
             return str(exc)
+        if self.risk is not None:
+            return self.risk.check(order, self._portfolio, self.open_orders, self._clock.now())
         return None
 
     def _transition(self, order: Order) -> None:

@@ -17,6 +17,8 @@ from task_station.gui.bot_chart import BotChartPanel
 from task_station.gui.docks import BotsDock, OrdersDock, PortfolioDock
 from task_station.gui.docks.accounts import AccountsDock
 from task_station.gui.docks.dex import DexDock
+from task_station.gui.docks.proposals import ProposalsDock
+from task_station.gui.kill_switch import KillSwitchControl
 from task_station.gui.live import BusLink, Coalescer
 from task_station.gui.resources import app_icon
 from task_station.services.bundle import Services
@@ -55,9 +57,16 @@ class MainWindow(QMainWindow):
         self.portfolio_dock = PortfolioDock(services.portfolio, services.events, self)
         self.accounts_dock = AccountsDock(services.accounts, services.events, principal, self)
         self.dex_dock = DexDock(services.dex, principal, self)
+        self.proposals_dock = ProposalsDock(
+            services.proposals, services.bots, services.events, principal, self
+        )
         self._arrange_docks()
         self._build_menus()
         self._build_status_bar(api_url)
+        self.kill_switch = KillSwitchControl(services.bots, services.events, principal, self)
+        self.kill_switch.install(self)
+        self.kill_switch.failed.connect(self.show_error)
+        self.kill_switch.done.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.bots_dock.bot_selected.connect(self.chart_panel.show_bot)
         self.bots_dock.error.connect(self.show_error)
         self.bots_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
@@ -65,6 +74,8 @@ class MainWindow(QMainWindow):
         self.accounts_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.dex_dock.error.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.dex_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.proposals_dock.error.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.proposals_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._status_refresh = Coalescer(self._update_running, 150, self)
         self.link = BusLink(self, services.events)
         self.link.on(BotStatusChanged, self._on_bot_status)
@@ -78,6 +89,8 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.bots_dock)
+        # under the bots: the decisions a mixed bot waits for stay in sight
+        self.splitDockWidget(self.bots_dock, self.proposals_dock, Qt.Orientation.Vertical)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.orders_dock)
         self.splitDockWidget(self.orders_dock, self.portfolio_dock, Qt.Orientation.Horizontal)
         self.tabifyDockWidget(self.portfolio_dock, self.accounts_dock)
@@ -100,6 +113,7 @@ class MainWindow(QMainWindow):
         view = self.menuBar().addMenu("&View")
         for dock in (self.bots_dock, self.orders_dock, self.portfolio_dock):
             view.addAction(dock.toggleViewAction())
+        view.addAction(self.proposals_dock.toggleViewAction())
 
     def _build_status_bar(self, api_url: str | None) -> None:
         bar = self.statusBar()

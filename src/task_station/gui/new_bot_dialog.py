@@ -68,6 +68,7 @@ class NewBotDialog(QDialog):
         self.name_edit.setPlaceholderText("e.g. BTC trend follower")
         self.strategy_combo = QComboBox()
         self.strategy_combo.addItems(strategy_names())
+        self.strategy_combo.setCurrentText("sma_cross")  # the simplest one, first
         self.params_edit = QLineEdit()
         self.params_hint = QLabel()
         self.params_hint.setObjectName("subtitleLabel")

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from task_station.domain.bots import BotDefinition, BotMode, BotStatus
 from task_station.domain.errors import NotFoundError
+from task_station.domain.proposals import ControlMode
 from task_station.persistence._tx import SessionFactory, translated
 from task_station.persistence.models import BotRow
 
@@ -27,6 +28,7 @@ def _write(row: BotRow, bot: BotDefinition) -> None:
     row.error = bot.error
     row.data_source = bot.data_source
     row.fee_bps = bot.fee_bps
+    row.control_mode = bot.control_mode.value
 
 
 def _to_bot(row: BotRow) -> BotDefinition:
@@ -46,6 +48,7 @@ def _to_bot(row: BotRow) -> BotDefinition:
         error=row.error,
         data_source=row.data_source,
         fee_bps=row.fee_bps,
+        control_mode=ControlMode(row.control_mode),
     )
 
 

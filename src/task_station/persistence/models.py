@@ -126,6 +126,7 @@ class BotRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     data_source: Mapped[str] = mapped_column(String(1024))
     fee_bps: Mapped[Decimal]
+    control_mode: Mapped[str] = mapped_column(String(16), server_default="automated")
 
 
 # --- orders and fills -----------------------------------------------------------------
@@ -392,3 +393,54 @@ class DexTokenRow(Base):
     symbol: Mapped[str] = mapped_column(SYMBOL)
     decimals: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
+
+
+# --- proposals of mixed-mode bots -----------------------------------------------------
+
+
+class ProposalRow(Base):
+    """An order a strategy proposed and its decision. The command's fields are columns
+    (money exact); ``edited`` says whether the ``edited_*`` columns are the order sent."""
+
+    __tablename__ = "proposals"
+    __table_args__ = (Index(None, "bot_id", "created_at"), Index(None, "status"))
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(ID, ForeignKey("bots.id", ondelete="CASCADE"))
+    symbol: Mapped[str] = mapped_column(SYMBOL)
+    side: Mapped[str] = mapped_column(String(8))
+    type: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[Decimal | None]
+    quote_quantity: Mapped[Decimal | None]
+    price: Mapped[Decimal | None]
+    trigger_price: Mapped[Decimal | None]
+    time_in_force: Mapped[str] = mapped_column(String(8))
+    post_only: Mapped[bool] = mapped_column(Boolean)
+    reduce_only: Mapped[bool] = mapped_column(Boolean)
+    reference_price: Mapped[Decimal]
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(NAME)
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    edited: Mapped[bool] = mapped_column(Boolean)
+    edited_quantity: Mapped[Decimal | None]
+    edited_quote_quantity: Mapped[Decimal | None]
+    edited_price: Mapped[Decimal | None]
+    client_order_id: Mapped[str | None] = mapped_column(ID)
+
+
+class ApprovalRulesRow(Base):
+    """A bot's approval rules (absent: the defaults)."""
+
+    __tablename__ = "approval_rules"
+
+    bot_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("bots.id", ondelete="CASCADE"), primary_key=True
+    )
+    expiry_seconds: Mapped[int] = mapped_column(Integer)
+    max_drift_bps: Mapped[Decimal | None]
+    auto_approve_below: Mapped[Decimal | None]
+    auto_approve_within_bps: Mapped[Decimal | None]
+    updated_at: Mapped[datetime]

@@ -11,6 +11,7 @@ from task_station.services.backtests import BacktestService
 from task_station.services.bots import BotService
 from task_station.services.dex import DexService
 from task_station.services.market import MarketService
+from task_station.services.proposals import ProposalService
 from task_station.services.trading import OrderService, PortfolioService
 from task_station.services.users import AuthService, UserService
 
@@ -30,3 +31,4 @@ class Services:
     clock: Clock
     accounts: AccountService
     dex: DexService
+    proposals: ProposalService

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar, Protocol
 
 from task_station.domain.candles import Candle
+from task_station.domain.events import OrderFilled
 from task_station.domain.instruments import Instrument
+from task_station.domain.orders import Order, OrderSide, TimeInForce
 from task_station.strategies.params import Param, ParamValue, validate_params
 
 
@@ -51,6 +53,95 @@ class StrategyContext(Protocol):
 
     def log(self, message: str) -> None: ...
 
+    # -- the richer order API ----------------------------------------------------------
+    # Sides are ``OrderSide`` or "buy"/"sell"; prices are absolute; fractions are
+    # fractions (0.02 means 2 %). Like ``buy``/``sell``, nothing is sent before the bar's
+    # strategy call returns: an order asked for on bar t is first matched on bar t+1.
+    # What a venue cannot do natively (OCO, brackets, trailing stops, stops on a venue
+    # without them) the runtime emulates, checking the legs once per closed bar.
+
+    @property
+    def equity(self) -> Decimal:
+        """Cash plus holdings marked at the last close, in the quote currency."""
+
+    @property
+    def open_orders(self) -> Sequence[Order]:
+        """This bot's orders working at the venue (not those still queued this bar)."""
+
+    @property
+    def fills(self) -> Sequence[OrderFilled]:
+        """This bot's executions since its previous bar, oldest first (order and fill)."""
+
+    def history(self, bars: int) -> Sequence[Candle]:
+        """The last ``bars`` closed candles, oldest first, the current one included."""
+
+    def limit(
+        self,
+        side: OrderSide | str,
+        quantity: Decimal,
+        price: Decimal,
+        *,
+        post_only: bool = False,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        reduce_only: bool = False,
+    ) -> None:
+        """A limit order with the venue flags ``buy``/``sell`` do not expose."""
+
+    def stop(
+        self,
+        side: OrderSide | str,
+        quantity: Decimal,
+        trigger_price: Decimal,
+        limit_price: Decimal | None = None,
+    ) -> None:
+        """A stop-market (or stop-limit with ``limit_price``) order that works once the
+        market trades at ``trigger_price``."""
+
+    def oco(
+        self,
+        side: OrderSide | str,
+        quantity: Decimal,
+        price: Decimal,
+        trigger_price: Decimal,
+        stop_limit_price: Decimal | None = None,
+    ) -> None:
+        """One-cancels-the-other: a limit at ``price`` and a stop at ``trigger_price``;
+        when either trades, the other is canceled."""
+
+    def bracket(
+        self,
+        side: OrderSide | str,
+        quantity: Decimal,
+        entry_price: Decimal | None,
+        stop_loss: Decimal,
+        take_profit: Decimal,
+    ) -> None:
+        """An entry (market when ``entry_price`` is None, else limit), then once it has
+        filled an OCO pair of exits: a take-profit limit and a stop-loss."""
+
+    def trailing_stop(self, side: OrderSide | str, quantity: Decimal, trail_pct: Decimal) -> None:
+        """A stop that follows the best price since it was placed at ``trail_pct`` behind
+        it (a sell trails the highest high, a buy the lowest low) and never moves back."""
+
+    def target_position(self, quantity: Decimal) -> None:
+        """Trade at market what it takes to hold ``quantity`` base."""
+
+    def target_percent(self, fraction: Decimal) -> None:
+        """Trade at market what it takes to hold ``fraction`` of equity in the base asset."""
+
+    def cancel(self, client_order_id: str) -> None:
+        """Cancel one working order (before this bar's new orders are sent)."""
+
+    def cancel_all(self) -> None:
+        """Cancel every working, queued and emulated order of this bot."""
+
+    def set_timer(self, every: int | timedelta, name: str, *, repeat: bool = False) -> None:
+        """Call ``Strategy.on_timer(ctx, name)`` after ``every`` bars (an int) or once
+        ``every`` time has passed (a timedelta, checked at each bar close); ``repeat``
+        keeps it going. Setting a name again replaces that timer."""
+
+    def cancel_timer(self, name: str) -> None: ...
+
 
 class Strategy(ABC):
     """Base class of every strategy: declare ``name``, ``description`` and ``params``."""
@@ -75,3 +166,6 @@ class Strategy(ABC):
 
     def on_stop(self, ctx: StrategyContext) -> None:
         """Called once when the bot stops."""
+
+    def on_timer(self, ctx: StrategyContext, name: str) -> None:
+        """Called when a timer set with ``ctx.set_timer`` is due (after that bar's on_bar)."""

@@ -13,7 +13,11 @@ ParamValue = int | Decimal | bool | str
 
 @dataclass(frozen=True, slots=True)
 class Param:
-    """One tunable parameter; ``minimum``/``maximum`` bound numeric ones."""
+    """One tunable parameter; ``minimum``/``maximum`` bound numeric ones.
+
+    ``step`` (optional, numeric kinds only) is the grid a value must sit on, counted from
+    ``minimum`` (or 0 without one): optimizers search on it and spin boxes step by it.
+    """
 
     name: str
     kind: type[int] | type[Decimal] | type[bool] | type[str]
@@ -21,6 +25,17 @@ class Param:
     description: str
     minimum: ParamValue | None = None
     maximum: ParamValue | None = None
+    step: int | Decimal | None = None
+
+    def __post_init__(self) -> None:
+        if self.step is None:
+            return
+        if self.kind not in (int, Decimal) or isinstance(self.step, bool):
+            raise ValidationError(f"parameter {self.name!r}: only numbers can have a step")
+        if self.kind is int and not isinstance(self.step, int):
+            raise ValidationError(f"parameter {self.name!r}: a whole-number step is needed")
+        if self.step <= 0:
+            raise ValidationError(f"parameter {self.name!r}: step must be positive")
 
     def parse(self, raw: object, strategy: str) -> ParamValue:
         where = f"{strategy}: parameter {self.name!r}"
@@ -29,6 +44,12 @@ class Param:
             raise ValidationError(f"{where} must be at least {self.minimum}, got {value}")
         if self.maximum is not None and value > self.maximum:  # type: ignore[operator]
             raise ValidationError(f"{where} must be at most {self.maximum}, got {value}")
+        if self.step is not None and isinstance(value, int | Decimal):
+            origin = self.minimum if isinstance(self.minimum, int | Decimal) else 0
+            if (value - origin) % self.step != 0:
+                raise ValidationError(
+                    f"{where} must be {origin} plus a multiple of {self.step}, got {value}"
+                )
         return value
 
     def _coerce(self, raw: object, where: str) -> ParamValue:
