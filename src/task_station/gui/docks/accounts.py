@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,7 @@ from task_station.domain.accounts import Account
 from task_station.domain.balances import Balance
 from task_station.domain.errors import TaskStationError
 from task_station.engine.bus import EventBus
-from task_station.gui.docks.base import TableDock, button_row
+from task_station.gui.docks.base import TableDock, TaskRunner, button_row
 from task_station.gui.table_model import Column, RecordTableModel
 from task_station.services.accounts import AccountService
 from task_station.services.principal import Principal
@@ -139,7 +139,7 @@ class AccountsDock(TableDock[Account]):
         )
         self._accounts = accounts
         self._actor = actor
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._runner = TaskRunner(self.error.emit)
         self.confirm: Callable[[str], bool] = self._ask
         self.balances = RecordTableModel(BALANCE_COLUMNS, lambda b: b.asset, self)
         self.balance_view = QTableView(self)
@@ -245,7 +245,7 @@ class AccountsDock(TableDock[Account]):
             result = await self._accounts.test_connection(self._actor, account.id)
             self.message.emit(f"{account.name}: connected, {result.assets} assets")
 
-        return self._launch(f"test {account.name}", call)
+        return self._runner.launch(f"test {account.name}", call)
 
     def load_balances(self, account_id: str) -> asyncio.Future[Any]:
         async def call() -> None:
@@ -254,29 +254,9 @@ class AccountsDock(TableDock[Account]):
             if current is not None and current.id == account_id:
                 self.balances.set_rows(rows)
 
-        return self._launch("load balances", call)
+        return self._runner.launch("load balances", call)
 
     @property
     def pending(self) -> int:
         """Test and balance requests still running."""
-        return len(self._tasks)
-
-    def _launch(self, what: str, call: Callable[[], Awaitable[None]]) -> asyncio.Future[Any]:
-        future = asyncio.ensure_future(call())
-        self._tasks.add(future)
-        future.add_done_callback(lambda f: self._finished(what, f))
-        return future
-
-    def _finished(self, what: str, future: asyncio.Future[Any]) -> None:
-        self._tasks.discard(future)
-        if future.cancelled():
-            return
-        exc = future.exception()
-        try:
-            if isinstance(exc, TaskStationError):
-                self.error.emit(f"could not {what}: {exc}")
-            elif exc is not None:
-                log.error("could not %s", what, exc_info=exc)
-                self.error.emit(f"could not {what} (internal error: {type(exc).__name__})")
-        except RuntimeError:  # the dock is gone; nobody to tell
-            log.debug("%s finished after the dock closed", what)
+        return self._runner.pending

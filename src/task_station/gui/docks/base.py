@@ -3,8 +3,10 @@ reloads from a service, at most once per burst of bus events."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
-from typing import Generic, TypeVar
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize
 from PySide6.QtWidgets import (
@@ -19,11 +21,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from task_station.domain.errors import TaskStationError
 from task_station.engine.bus import EventBus
 from task_station.gui.live import BusLink, Coalescer
 from task_station.gui.table_model import Column, RecordTableModel
 
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 REFRESH_MS = 120
 CELL_GAP = 14  # pixels between columns sized to their contents
@@ -98,3 +102,46 @@ def button_row(*buttons: QPushButton) -> QHBoxLayout:
         row.addWidget(button)
     row.addStretch(1)
     return row
+
+
+class TaskRunner:
+    """Runs a dock's service calls on the event loop and reports how each ended.
+
+    A trader-facing failure (``TaskStationError``) is shown as it is; anything else is
+    logged with its traceback and shown by type only. ``after`` runs once each call is
+    done (a refresh, say). A dock closed before its call ends is not told.
+    """
+
+    def __init__(
+        self, report: Callable[[str], None], after: Callable[[], None] | None = None
+    ) -> None:
+        self._report = report
+        self._after = after
+        self._tasks: set[asyncio.Future[Any]] = set()
+
+    @property
+    def pending(self) -> int:
+        """Calls still running."""
+        return len(self._tasks)
+
+    def launch(self, what: str, call: Callable[[], Awaitable[None]]) -> asyncio.Future[Any]:
+        future = asyncio.ensure_future(call())
+        self._tasks.add(future)
+        future.add_done_callback(lambda f: self._finished(what, f))
+        return future
+
+    def _finished(self, what: str, future: asyncio.Future[Any]) -> None:
+        self._tasks.discard(future)
+        if future.cancelled():
+            return
+        exc = future.exception()
+        try:
+            if isinstance(exc, TaskStationError):
+                self._report(f"could not {what}: {exc}")
+            elif exc is not None:
+                log.error("could not %s", what, exc_info=exc)
+                self._report(f"could not {what} (internal error: {type(exc).__name__})")
+            if self._after is not None:
+                self._after()
+        except RuntimeError:  # the dock is gone; nobody to tell
+            log.debug("%s finished after the dock closed", what)

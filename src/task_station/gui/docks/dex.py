@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from task_station.domain.dex import UNISWAP_V2_FEE_BPS
 from task_station.domain.errors import TaskStationError, ValidationError
-from task_station.gui.docks.base import button_row
+from task_station.gui.docks.base import TaskRunner, button_row
 from task_station.gui.formatting import DASH
 from task_station.gui.table_model import Column, RecordTableModel
 from task_station.services.dex import DexService, PoolView, QuoteView
@@ -129,7 +129,7 @@ class DexDock(QDockWidget):
         self.setObjectName("dexDock")  # QMainWindow.saveState finds docks by name
         self._dex = dex
         self._actor = actor
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._runner = TaskRunner(self.error.emit)
         self.confirm: Callable[[str], bool] = self._ask
         self.last_quote: QuoteView | None = None
         self.tabs = QTabWidget(self)
@@ -541,7 +541,7 @@ class DexDock(QDockWidget):
             self.select_dex(dex.id)
             self.message.emit(f"DEX {dex.name!r} added")
 
-        return self._launch("add the DEX", call)
+        return self._runner.launch("add the DEX", call)
 
     def add_token(self) -> asyncio.Future[Any] | None:
         dex_id = self.token_dex.currentData()
@@ -558,7 +558,7 @@ class DexDock(QDockWidget):
             self.reload()
             self.message.emit(f"following {followed.symbol} ({followed.address})")
 
-        return self._launch("follow the token", call)
+        return self._runner.launch("follow the token", call)
 
     def refresh_pools(self) -> asyncio.Future[Any] | None:
         dex_id = self.selected_dex_id()
@@ -572,7 +572,7 @@ class DexDock(QDockWidget):
                 self.pools.set_rows(pools)
                 self.message.emit(f"{len(pools)} pool(s)")
 
-        return self._launch("read the pools", call)
+        return self._runner.launch("read the pools", call)
 
     def request_quote(self) -> asyncio.Future[Any] | None:
         dex_id = self.selected_dex_id()
@@ -599,7 +599,7 @@ class DexDock(QDockWidget):
                 f"{fmt_amount(quote.router_amount_out)} {token_out}"
             )
 
-        return self._launch("quote", call)
+        return self._runner.launch("quote", call)
 
     def show_quote(self, quote: QuoteView) -> None:
         self.last_quote = quote
@@ -621,27 +621,7 @@ class DexDock(QDockWidget):
     @property
     def pending(self) -> int:
         """Node requests still running."""
-        return len(self._tasks)
-
-    def _launch(self, what: str, call: Callable[[], Awaitable[None]]) -> asyncio.Future[Any]:
-        future = asyncio.ensure_future(call())
-        self._tasks.add(future)
-        future.add_done_callback(lambda f: self._finished(what, f))
-        return future
-
-    def _finished(self, what: str, future: asyncio.Future[Any]) -> None:
-        self._tasks.discard(future)
-        if future.cancelled():
-            return
-        exc = future.exception()
-        try:
-            if isinstance(exc, TaskStationError):
-                self.error.emit(f"could not {what}: {exc}")
-            elif exc is not None:
-                log.error("could not %s", what, exc_info=exc)
-                self.error.emit(f"could not {what} (internal error: {type(exc).__name__})")
-        except RuntimeError:  # the dock is gone; nobody to tell
-            log.debug("%s finished after the dock closed", what)
+        return self._runner.pending
 
     def _show_error(self, text: str) -> None:
         self.status.setObjectName("errorLabel")

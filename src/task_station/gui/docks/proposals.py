@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +37,7 @@ from task_station.domain.events import (
 from task_station.domain.orders import Order, OrderSide
 from task_station.domain.proposals import ControlMode, Proposal
 from task_station.engine.bus import EventBus
-from task_station.gui.docks.base import TableDock, button_row
+from task_station.gui.docks.base import TableDock, TaskRunner, button_row
 from task_station.gui.formatting import DASH, fmt_money, fmt_qty
 from task_station.gui.order_ticket import OrderTicketDialog
 from task_station.gui.palette import COLORS
@@ -160,7 +159,7 @@ class ProposalsDock(TableDock[ProposalView]):
         self._proposals = proposals
         self._bots = bots
         self._actor = actor
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._runner = TaskRunner(self.error.emit, after=self.refresh_soon)
         self.approve_button = QPushButton("Approve")
         self.approve_button.setProperty("accent", True)
         self.edit_button = QPushButton("Edit…")
@@ -299,7 +298,7 @@ class ProposalsDock(TableDock[ProposalView]):
             decided = await self._proposals.approve(self._actor, proposal.bot_id, proposal.id)
             self.message.emit(_outcome(decided))
 
-        return self._launch("approve the proposal", call)
+        return self._runner.launch("approve the proposal", call)
 
     def edit_selected(
         self, quantity: str | Decimal | None, price: str | Decimal | None
@@ -315,7 +314,7 @@ class ProposalsDock(TableDock[ProposalView]):
             )
             self.message.emit(_outcome(decided))
 
-        return self._launch("edit the proposal", call)
+        return self._runner.launch("edit the proposal", call)
 
     def open_edit_dialog(self) -> EditProposalDialog | None:
         view = self.selected_view()
@@ -392,28 +391,7 @@ class ProposalsDock(TableDock[ProposalView]):
     @property
     def pending(self) -> int:
         """Decisions still being sent."""
-        return len(self._tasks)
-
-    def _launch(self, what: str, call: Callable[[], Awaitable[None]]) -> asyncio.Future[Any]:
-        future = asyncio.ensure_future(call())
-        self._tasks.add(future)
-        future.add_done_callback(lambda f: self._finished(what, f))
-        return future
-
-    def _finished(self, what: str, future: asyncio.Future[Any]) -> None:
-        self._tasks.discard(future)
-        if future.cancelled():
-            return
-        exc = future.exception()
-        try:
-            if isinstance(exc, TaskStationError):
-                self.error.emit(f"could not {what}: {exc}")
-            elif exc is not None:
-                log.error("could not %s", what, exc_info=exc)
-                self.error.emit(f"could not {what} (internal error: {type(exc).__name__})")
-            self.refresh_soon()
-        except RuntimeError:  # the dock is gone; nobody to tell
-            log.debug("%s finished after the dock closed", what)
+        return self._runner.pending
 
 
 def _outcome(proposal: Proposal) -> str:
