@@ -194,12 +194,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _presets(args: argparse.Namespace) -> int:
-    from task_station.strategies.presets import find_presets, preset
+    from task_station.services.presets import PresetService
 
+    presets = PresetService()
     if args.presets_command == "show":
-        print(json.dumps(preset(args.name).to_json(), indent=2))
+        print(json.dumps(presets.get(args.name).to_json(), indent=2))
         return 0
-    found = find_presets(
+    found = presets.list(
         family=args.family,
         timeframe=args.timeframe,
         risk=args.risk,

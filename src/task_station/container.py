@@ -26,6 +26,7 @@ from task_station.services.bots import BotService
 from task_station.services.bundle import Services
 from task_station.services.dex import DexService, Web3ChainNodes
 from task_station.services.market import MarketService
+from task_station.services.presets import PresetService
 from task_station.services.proposals import ProposalService
 from task_station.services.trading import OrderService, PortfolioService
 from task_station.services.users import AuthService, UserService, token_ttl
@@ -121,5 +122,6 @@ def build_container(settings: Settings, vault: SecretsVault | None = None) -> Co
         proposals=ProposalService(
             bots=database.bots, approvals=approvals, audit=database.audit, bus=bus, clock=clock
         ),
+        presets=PresetService(),
     )
     return Container(settings, database, vault, services)

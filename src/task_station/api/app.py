@@ -25,6 +25,7 @@ from task_station.api.routers import (
     market,
     orders,
     portfolio,
+    presets,
     proposals,
     risk,
     strategies,
@@ -66,4 +67,5 @@ def create_app(services: Services, *, ws_queue_size: int = 1024) -> FastAPI:
         app.include_router(module.router)
     app.include_router(proposals.router)
     app.include_router(risk.router)
+    app.include_router(presets.router)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from task_station.domain.clock import Clock
 from task_station.engine.bus import EventBus
@@ -11,6 +11,7 @@ from task_station.services.backtests import BacktestService
 from task_station.services.bots import BotService
 from task_station.services.dex import DexService
 from task_station.services.market import MarketService
+from task_station.services.presets import PresetService
 from task_station.services.proposals import ProposalService
 from task_station.services.trading import OrderService, PortfolioService
 from task_station.services.users import AuthService, UserService
@@ -32,3 +33,4 @@ class Services:
     accounts: AccountService
     dex: DexService
     proposals: ProposalService
+    presets: PresetService = field(default_factory=PresetService)
