@@ -117,3 +117,17 @@ async def test_ws_server_stop_closes_open_socket(
         await station.server.stop()
         with pytest.raises(ConnectionClosed):
             await asyncio.wait_for(ws.recv(), TIMEOUT)
+
+
+async def test_ws_pushes_the_kill_switch_to_every_client(
+    station: Station, client: httpx.AsyncClient
+) -> None:
+    token = await login(client, "admin", ADMIN_PASSWORD)
+    auth = {"Authorization": f"Bearer {token}"}
+    async with websockets.connect(station.ws_url(token)) as ws:
+        hello = await _recv_type(ws, "hello")
+        assert {"risk", "arbitrage"} <= set(hello["topics"])
+        engaged = await client.post("/risk/kill-switch", json={"reason": "drill"}, headers=auth)
+        assert engaged.status_code == 200
+        message = await _recv_type(ws, "kill_switch")
+    assert message["data"] == {"engaged": True, "actor": "admin", "reason": "drill"}

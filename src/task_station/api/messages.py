@@ -14,20 +14,26 @@ from typing import Any
 from task_station.api.proposal_schemas import proposal_out
 from task_station.api.schemas import CandleOut, FillOut, OrderOut, format_money
 from task_station.domain.events import (
+    ArbitrageAlert,
+    ArbitrageTradeCompleted,
     BarClosed,
     BotControlChanged,
     BotStatusChanged,
     Event,
+    KillSwitchChanged,
     OrderDenied,
     OrderFilled,
     OrderUpdated,
     PortfolioChanged,
     ProposalCreated,
     ProposalDecided,
+    RiskBreached,
 )
 
 #: Topics every connection receives; ``bars`` must be asked for (one message per bar).
-DEFAULT_TOPICS = frozenset({"bot_status", "order", "fill", "portfolio", "proposal"})
+DEFAULT_TOPICS = frozenset(
+    {"bot_status", "order", "fill", "portfolio", "proposal", "risk", "arbitrage"}
+)
 OPTIONAL_TOPICS = frozenset({"bars"})
 
 Message = dict[str, Any]
@@ -87,6 +93,47 @@ def _bot_control(event: BotControlChanged) -> Message:
     return _envelope("bot_mode", event, data)
 
 
+def _risk_breach(event: RiskBreached) -> Message:
+    data = {
+        "bot_id": event.bot_id,
+        "limit": event.limit,
+        "scope": event.scope,
+        "message": event.message,
+        "paused": event.paused,
+    }
+    return _envelope("risk_breach", event, data)
+
+
+def _kill_switch(event: KillSwitchChanged) -> Message:
+    data = {"engaged": event.engaged, "actor": event.actor, "reason": event.reason}
+    return _envelope("kill_switch", event, data)
+
+
+def _arbitrage_alert(event: ArbitrageAlert) -> Message:
+    data = {
+        "bot_id": event.bot_id,
+        "strategy": event.strategy,
+        "message": event.message,
+        "paused": event.paused,
+    }
+    return _envelope("arbitrage_alert", event, data)
+
+
+def _arbitrage_trade(event: ArbitrageTradeCompleted) -> Message:
+    data = {
+        "bot_id": event.bot_id,
+        "strategy": event.strategy,
+        "outcome": event.outcome,
+        "legs": event.legs,
+        "realized_pnl": format_money(event.realized_pnl),
+        "fees": format_money(event.fees),
+        "gas": format_money(event.gas),
+        "quote_asset": event.quote_asset,
+        "reason": event.reason,
+    }
+    return _envelope("arbitrage_trade", event, data)
+
+
 #: event class -> (topic, converter). The hub subscribes to exactly these classes.
 CONVERTERS: dict[type[Event], tuple[str, Callable[[Any], Message]]] = {
     BotStatusChanged: ("bot_status", _bot_status),
@@ -98,6 +145,10 @@ CONVERTERS: dict[type[Event], tuple[str, Callable[[Any], Message]]] = {
     ProposalCreated: ("proposal", _proposal),
     ProposalDecided: ("proposal", _proposal),
     BotControlChanged: ("bot_status", _bot_control),
+    RiskBreached: ("risk", _risk_breach),
+    KillSwitchChanged: ("risk", _kill_switch),
+    ArbitrageAlert: ("arbitrage", _arbitrage_alert),
+    ArbitrageTradeCompleted: ("arbitrage", _arbitrage_trade),
 }
 
 
