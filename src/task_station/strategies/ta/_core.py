@@ -146,10 +146,17 @@ class WindowSum:
         self._since = 0
 
 
-class RollingMax:
-    """Maximum of the last ``period`` values (exact; monotonic deque)."""
+class _RollingExtreme:
+    """The extreme of the last ``period`` values (exact; monotonic deque).
+
+    ``_dominates(kept, new)`` says when a queued value can never be the extreme again.
+    """
 
     __slots__ = ("_i", "_q", "period")
+
+    @staticmethod
+    def _dominates(kept: float, new: float) -> bool:
+        raise NotImplementedError
 
     def __init__(self, period: int) -> None:
         self.period = period
@@ -158,7 +165,7 @@ class RollingMax:
 
     def push(self, x: float) -> None:
         q = self._q
-        while q and q[-1][1] <= x:
+        while q and self._dominates(q[-1][1], x):
             q.pop()
         q.append((self._i, x))
         if q[0][0] <= self._i - self.period:
@@ -178,36 +185,24 @@ class RollingMax:
         self._i = 0
 
 
-class RollingMin:
-    """Minimum of the last ``period`` values (exact; monotonic deque)."""
+class RollingMax(_RollingExtreme):
+    """Maximum of the last ``period`` values."""
 
-    __slots__ = ("_i", "_q", "period")
+    __slots__ = ()
 
-    def __init__(self, period: int) -> None:
-        self.period = period
-        self._q: deque[tuple[int, float]] = deque()
-        self._i = 0
+    @staticmethod
+    def _dominates(kept: float, new: float) -> bool:
+        return kept <= new
 
-    def push(self, x: float) -> None:
-        q = self._q
-        while q and q[-1][1] >= x:
-            q.pop()
-        q.append((self._i, x))
-        if q[0][0] <= self._i - self.period:
-            q.popleft()
-        self._i += 1
 
-    @property
-    def full(self) -> bool:
-        return self._i >= self.period
+class RollingMin(_RollingExtreme):
+    """Minimum of the last ``period`` values."""
 
-    @property
-    def value(self) -> float:
-        return self._q[0][1]
+    __slots__ = ()
 
-    def reset(self) -> None:
-        self._q.clear()
-        self._i = 0
+    @staticmethod
+    def _dominates(kept: float, new: float) -> bool:
+        return kept >= new
 
 
 class TrueRange:
