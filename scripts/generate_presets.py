@@ -358,6 +358,59 @@ def rules(m: Market, tf: str, risk: str) -> Iterator[Preset]:
         )  # fmt: skip
 
 
+PAIR = ("ETH/USDT", "BTC/USDT")  # the multi-symbol families' basket: both have 1h data
+
+
+def basket(p: Preset, symbols: tuple[str, ...]) -> Preset:
+    """A multi-symbol preset: named for its basket, every symbol listed, primary first."""
+    p = dict(p)
+    p["name"] = str(p["name"]).replace(f"-{p['symbol'].split('/')[0].lower()}-", "-ethbtc-")
+    p["symbol"], p["symbols"] = symbols[0], list(symbols)
+    p["tags"] = sorted({*(t for t in p["tags"] if t not in ("btc", "eth")), "btc", "eth"})
+    return p
+
+
+def momentum_rotation(m: Market, tf: str, risk: str) -> Iterator[Preset]:
+    if m.slug != "eth" or tf != "1h":
+        return  # one basket (ETH and BTC, hourly); listed once
+    invested = {"conservative": "0.33", "balanced": "0.66", "aggressive": "0.99"}[risk]
+    floor = {"conservative": "0.02", "balanced": "0", "aggressive": "-0.02"}[risk]
+    for style, lookback, every, what in (
+        ("weekly", 168, 24, "re-ranked every day on the past week"),
+        ("monthly", 720, 168, "re-ranked every week on the past month"),
+    ):
+        yield basket(preset(
+            "momentum_rotation", style, m, tf, risk,
+            {"lookback": lookback, "rebalance_every": every, "top_n": 1,
+             "min_momentum": floor, "invested": invested},
+            f"Holds whichever of ETH and BTC rose more, {what}, with {pct(float(invested) * 100)} % "
+            f"of equity, and sits in cash when neither beat a {pct(float(floor) * 100)} % return; "
+            "dual momentum, late at sharp turns.",
+            ["momentum", "rotation", "multi-symbol", "long-only"],
+        ), PAIR)  # fmt: skip
+
+
+def pairs_trading(m: Market, tf: str, risk: str) -> Iterator[Preset]:
+    if m.slug != "eth" or tf != "1h":
+        return
+    entry, exit_, invested = {
+        "conservative": ("2.5", "0.5", "0.33"),
+        "balanced": ("2.0", "0.5", "0.66"),
+        "aggressive": ("1.5", "0.3", "0.99"),
+    }[risk]
+    for style, lookback, what in (("fast", 72, "three days"), ("slow", 240, "ten days")):
+        yield basket(preset(
+            "pairs_trading", style, m, tf, risk,
+            {"lookback": lookback, "entry_z": entry, "exit_z": exit_, "stop_z": "4",
+             "invested": invested},
+            f"Fits the ETH-BTC log-price spread over {what} of hourly bars and, when it "
+            f"stretches beyond {entry} standard deviations, holds the leg that lagged with "
+            f"{pct(float(invested) * 100)} % of equity until it is back within {exit_}; "
+            "long-only on spot, so not market neutral.",
+            ["statistical-arbitrage", "pairs", "mean-reversion", "multi-symbol"],
+        ), PAIR)  # fmt: skip
+
+
 BUILDERS: dict[str, Builder] = {
     "sma_cross": sma_cross,
     "ema_cross": ema_cross,
@@ -373,6 +426,8 @@ BUILDERS: dict[str, Builder] = {
     "twap": twap,
     "vwap": vwap,
     "rules": rules,
+    "momentum_rotation": momentum_rotation,
+    "pairs_trading": pairs_trading,
 }
 
 

@@ -18,12 +18,16 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from task_station import __version__
 from task_station.config import Settings
 from task_station.domain.candles import Candle
 from task_station.domain.errors import TaskStationError, ValidationError
 from task_station.logging_setup import configure_logging
+
+if TYPE_CHECKING:
+    from task_station.services.strategies import StrategyService
 
 log = logging.getLogger("task_station.cli")
 
@@ -56,6 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--fee-bps", default="0", help="maker and taker fee in basis points")
     bt.add_argument("--symbol", default=None, help="BASE/QUOTE (default: from the file name)")
     bt.add_argument(
+        "--json", type=Path, default=None, dest="json_path", help="also write the JSON here"
+    )
+
+    acct = sub.add_parser(
+        "account-backtest",
+        help="backtest several bots sharing one account, from a JSON spec; prints JSON",
+    )
+    acct.add_argument(
+        "spec",
+        type=Path,
+        help='{"cash": "10000", "fee_bps": "10", "data": {"BTC/USDT": "btc.parquet"}, '
+        '"bots": [{"id": "a", "strategy": "ema_cross", "symbols": ["BTC/USDT"], '
+        '"capital": "4000", "params": {}}]} (file paths relative to the spec)',
+    )
+    acct.add_argument(
         "--json", type=Path, default=None, dest="json_path", help="also write the JSON here"
     )
 
@@ -112,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
     plist.add_argument("--json", action="store_true", dest="as_json")
     pshow = presets_sub.add_parser("show", help="print one preset as JSON")
     pshow.add_argument("name")
+
+    strategies = sub.add_parser(
+        "strategies", help="list the strategies: built-ins and your files in DATA_DIR/strategies"
+    )
+    strategies.add_argument("--json", action="store_true", dest="as_json")
 
     user = sub.add_parser("user", help="manage users")
     user_sub = user.add_subparsers(dest="user_command", required=True)
@@ -175,9 +199,13 @@ def _settings_for(args: argparse.Namespace) -> Iterator[Settings]:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "backtest":
-        return _backtest(args)
+        return _backtest(args, settings)
+    if args.command == "strategies":
+        return _strategies(args, settings)
     if args.command == "arbitrage-backtest":
         return _arbitrage_backtest(args)
+    if args.command == "account-backtest":
+        return _account_backtest(args, settings)
     if args.command == "presets":
         return _presets(args)
     if args.command == "db":
@@ -220,18 +248,82 @@ def _presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _backtest(args: argparse.Namespace) -> int:
+def _strategy_service(settings: Settings) -> StrategyService:
+    """The built-ins and the trader's strategy files (no container: no database needed)."""
+    from task_station.services.strategies import StrategyService
+    from task_station.strategies.catalog import StrategyCatalog
+
+    return StrategyService(StrategyCatalog.with_folder(settings.data_dir / "strategies"))
+
+
+def _strategies(args: argparse.Namespace, settings: Settings) -> int:
+    service = _strategy_service(settings)
+    found = service.list()
+    if args.as_json:
+        rows = [
+            {
+                "name": s.name,
+                "origin": s.origin,
+                "file": None if s.path is None else str(s.path),
+                "description": s.description,
+                "params": {p.name: str(p.default) for p in s.params},
+            }
+            for s in found
+        ]
+        print(json.dumps({"strategies": rows, "errors": service.errors()}, indent=2))
+        return 0
+    width = max(len(s.name) for s in found)
+    for s in found:
+        print(f"{s.name.ljust(width)}  {s.origin_text}: {s.description}".rstrip())
+    for error in service.errors():
+        print(f"not loaded: {error}", file=sys.stderr)
+    return 0
+
+
+def _backtest(args: argparse.Namespace, settings: Settings) -> int:
     from task_station.services.backtests import BacktestService
 
     params = dict(args.param)
+    catalog = _strategy_service(settings).catalog
     result = asyncio.run(
-        BacktestService().run(
+        BacktestService(catalog).run(
             strategy=args.strategy,
             params=params,
             data=args.data,
             cash=args.cash,
             fee_bps=args.fee_bps,
             symbol=args.symbol,
+        )
+    )
+    text = json.dumps(result.to_json(), indent=2)
+    if args.json_path is not None:
+        args.json_path.write_text(text + "\n", encoding="utf-8")
+    print(text)
+    return 0
+
+
+def _account_backtest(args: argparse.Namespace, settings: Settings) -> int:
+    from task_station.services.backtests import BacktestService
+
+    try:
+        spec = json.loads(args.spec.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValidationError(f"cannot read the account spec {args.spec}: {exc}") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("data"), dict):
+        raise ValidationError('the account spec needs "data": {"SYMBOL": "candle file", ...}')
+    base = args.spec.parent
+    data = {str(k): base / str(v) for k, v in spec["data"].items()}
+    bots = spec.get("bots")
+    if not isinstance(bots, list) or not all(isinstance(b, dict) for b in bots):
+        raise ValidationError('the account spec needs "bots": [{...}, ...]')
+    catalog = _strategy_service(settings).catalog
+    result = asyncio.run(
+        BacktestService(catalog).run_account(
+            bots=bots,
+            data=data,
+            cash=spec.get("cash"),
+            fee_bps=spec.get("fee_bps", "0"),
+            sharing=str(spec.get("sharing", "shared")),
         )
     )
     text = json.dumps(result.to_json(), indent=2)
@@ -314,6 +406,7 @@ async def _serve(settings: Settings, *, demo: bool) -> int:
     from task_station.container import build_container
 
     container = build_container(settings)
+    await container.start()  # the bots the last run left running resume
     server = ApiServer(create_app(container.services), settings.api_host, settings.api_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -355,6 +448,7 @@ def _gui(settings: Settings, *, demo: bool) -> int:
         container = build_container(settings, vault)
         server = None
         try:
+            await container.start()  # the bots the last run left running resume
             api_url = None
             if settings.api_enabled:
                 server = ApiServer(

@@ -28,8 +28,10 @@ from task_station.services.dex import DexService, Web3ChainNodes
 from task_station.services.market import MarketService
 from task_station.services.presets import PresetService
 from task_station.services.proposals import ProposalService
+from task_station.services.strategies import StrategyService
 from task_station.services.trading import OrderService, PortfolioService
 from task_station.services.users import AuthService, UserService, token_ttl
+from task_station.strategies.catalog import StrategyCatalog
 from task_station.venues.ccxt_cex import CcxtVenueFactory
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,17 @@ class Container:
     vault: SecretsVault
     services: Services
 
+    async def start(self) -> None:
+        """Put the station to work: the bots its last run left live resume (see
+        ``BotService.resume_after_restart``). Call it once, with the event loop running;
+        commands that only read or administer the database (``user create``) do not."""
+        handled = await self.services.bots.resume_after_restart()
+        for bot in handled:
+            log.warning("bot %r after the restart: %s%s", bot.name, bot.status.value,
+                        f" ({bot.error})" if bot.error else "")  # fmt: skip
+
     async def aclose(self) -> None:
+        """End the bots' tasks (they keep their status and resume on the next start)."""
         await self.services.bots.shutdown()
         self.database.dispose()
 
@@ -68,6 +80,15 @@ def global_risk_limits(settings: Settings) -> RiskLimits:
     )
 
 
+def user_strategy_catalog(settings: Settings) -> StrategyCatalog:
+    """The built-ins plus the trader's files in ``<data dir>/strategies`` (created if
+    missing, so the trader finds where to put them); broken files are logged, not fatal."""
+    catalog = StrategyCatalog.with_folder(settings.data_dir / "strategies", create=True)
+    for error in catalog.errors:
+        log.warning("user strategy not loaded: %s", error)
+    return catalog
+
+
 def build_container(settings: Settings, vault: SecretsVault | None = None) -> Container:
     """Create the data directory, migrate the database and wire every service.
 
@@ -83,6 +104,7 @@ def build_container(settings: Settings, vault: SecretsVault | None = None) -> Co
         vault.get_or_create(JWT_KEY_REF).encode("utf-8"), token_ttl(settings.token_ttl_minutes)
     )
     market = MarketService()
+    strategies = user_strategy_catalog(settings)
     approvals = ApprovalRegistry(
         store=SqlProposalStore.on(database), bus=bus, clock=clock, audit=database.audit
     )
@@ -97,14 +119,10 @@ def build_container(settings: Settings, vault: SecretsVault | None = None) -> Co
         pace=settings.demo_pace_seconds,
         fast_forward_bars=settings.replay_fast_forward_bars,
         approvals=approvals,
-        risk=GlobalRisk(global_risk_limits(settings), bus=bus),
+        risk=GlobalRisk(global_risk_limits(settings), bus=bus, store=database.kill_switch),
+        strategies=strategies,
     )
-    recovered = bots.recover_after_restart()
     approvals.expire_leftovers()  # proposals of a run that died with the last process
-    if recovered:
-        log.warning(
-            "%d bot(s) were running when the station stopped; marked stopped", len(recovered)
-        )
     services = Services(
         auth=AuthService(database.users, database.sessions, database.audit, clock, issuer),
         users=UserService(database.users, database.audit, clock, settings.bcrypt_rounds),
@@ -112,7 +130,7 @@ def build_container(settings: Settings, vault: SecretsVault | None = None) -> Co
         orders=OrderService(database.orders),
         portfolio=PortfolioService(database.portfolio, database.bots),
         market=market,
-        backtests=BacktestService(),
+        backtests=BacktestService(strategies),
         events=bus,
         clock=clock,
         accounts=AccountService(
@@ -123,5 +141,6 @@ def build_container(settings: Settings, vault: SecretsVault | None = None) -> Co
             bots=database.bots, approvals=approvals, audit=database.audit, bus=bus, clock=clock
         ),
         presets=PresetService(),
+        strategies=StrategyService(strategies, audit=database.audit, clock=clock),
     )
     return Container(settings, database, vault, services)

@@ -50,6 +50,9 @@ async def test_one_preset_and_404_for_an_unknown_name(
     shown = response.json()
     assert shown["name"] == name and shown["family"] == "rsi_reversion"
     assert shown["params"]["period"] == 14 and shown["timeframe"] == "1h"
+    assert shown["symbols"] == ["BTC/USDT"]
+    pair = await client.get("/presets/pairs-trading-slow-ethbtc-1h-balanced", headers=admin_headers)
+    assert pair.json()["symbols"] == ["ETH/USDT", "BTC/USDT"]
 
     missing = await client.get("/presets/rsi-reversion-nope", headers=admin_headers)
     assert missing.status_code == 404

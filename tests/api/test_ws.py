@@ -86,7 +86,7 @@ async def test_ws_unknown_topic_returns_error_message(
     assert "gossip" in error["detail"]
 
 
-async def test_ws_bot_start_returns_running_status_message(
+async def test_ws_bot_start_and_stop_push_every_lifecycle_status(
     station: Station, client: httpx.AsyncClient
 ) -> None:
     token = await login(client, "admin", ADMIN_PASSWORD)
@@ -95,9 +95,13 @@ async def test_ws_bot_start_returns_running_status_message(
     async with websockets.connect(station.ws_url(token)) as ws:
         await _recv_type(ws, "hello")
         await client.post(f"/bots/{bot_id}/start", headers=auth)
+        starting = await _recv_type(ws, "bot_status")
         status = await _recv_type(ws, "bot_status")
         await client.post(f"/bots/{bot_id}/stop", headers=auth)
+        stopping = await _recv_type(ws, "bot_status")
         stopped = await _recv_type(ws, "bot_status")
+    assert starting["data"]["status"] == "starting"  # stored before the venue is asked
+    assert stopping["data"]["status"] == "stopping"
     assert status["data"] == {
         "bot_id": bot_id,
         "name": "sma 3/8",

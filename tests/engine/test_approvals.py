@@ -398,3 +398,58 @@ async def test_mode_switch_mid_run_takes_effect_at_the_next_bar() -> None:
     assert h.fills() == [Decimal("0.01")]
     (proposal,) = h.proposals.proposals.values()
     assert proposal.command.quantity == Decimal("0.02") and proposal.is_pending
+
+
+class BracketOnBar(Strategy):
+    """Asks for one market-entry bracket on bar ``at``; records what it saw."""
+
+    name = "bracket_on_bar"
+
+    def __init__(self, at: int, quantity: Decimal) -> None:
+        super().__init__({})
+        self.at, self.quantity, self.calls = at, quantity, 0
+
+    def on_bar(self, ctx: StrategyContext, candle: Candle) -> None:
+        if self.calls == self.at:
+            price = candle.close
+            ctx.bracket("buy", self.quantity, None, price * Decimal("0.9"), price * Decimal("1.01"))
+        self.calls += 1
+
+
+async def test_a_mixed_bots_bracket_entry_waits_for_approval_then_its_exits_protect_it() -> None:
+    h = harness(BracketOnBar(3, Decimal("0.01")))
+    seen: list[int] = []
+
+    async def look() -> None:
+        seen.append(len(h.queue.pending))
+        assert h.orders.list() == []  # nothing reached the venue before the decision
+
+    async def approve() -> None:
+        await h.queue.approve(h.only_pending().id, "alice")
+
+    h.script[5] = look
+    h.script[6] = approve
+    await h.runtime.run()
+    assert seen == [1]
+    (proposal,) = h.proposals.proposals.values()
+    assert proposal.status is ProposalStatus.APPROVED
+    orders = list(reversed(h.orders.list()))
+    entry = orders[0]
+    assert (entry.client_order_id, entry.status) == (proposal.client_order_id, OrderStatus.FILLED)
+    # The exits were placed without asking: a take-profit limit (and a watched stop).
+    exits = orders[1:]
+    assert exits and all(o.side.value == "sell" for o in exits)
+    assert len(h.proposals.proposals) == 1
+
+
+async def test_a_rejected_bracket_entry_ends_the_bracket_with_nothing_sent() -> None:
+    h = harness(BracketOnBar(3, Decimal("0.01")))
+
+    async def reject() -> None:
+        h.queue.reject(h.only_pending().id, "bob", "not this one")
+
+    h.script[6] = reject
+    await h.runtime.run()
+    assert h.orders.list() == [] and h.fills() == []
+    (proposal,) = h.proposals.proposals.values()
+    assert proposal.status is ProposalStatus.REJECTED

@@ -161,7 +161,8 @@ def test_bracket_enters_then_exits_by_exactly_one_of_take_profit_or_stop_loss(
         ) -> None:  # fmt: skip
             if i == k:
                 ctx.bracket("buy", Decimal("0.5"), None, sl, tp)
-            assert ctx.has_open_orders == (i >= k and ctx._emulated.active)
+            emulated = ctx._emulated.values()  # type: ignore[attr-defined]
+            assert ctx.has_open_orders == (i >= k and any(e.active for e in emulated))
 
         _, store, portfolio, _ = run(script, bars)
         fills = store.list_fills()
@@ -226,7 +227,7 @@ def test_trailing_stop_ratchets_with_the_high_water_mark_and_fires(
     def script(ctx: StrategyContext, i: int, c: Candle) -> None:
         if i == k:
             ctx.trailing_stop(OrderSide.SELL, Decimal(2), trail)
-            emulated = ctx._emulated
+            emulated = ctx._emulated[ctx.instrument.symbol]  # type: ignore[attr-defined]
             seen.append(emulated.groups[-1])
 
     _, store, portfolio, _ = run(script, bars, base=Decimal(2), v1_venue=not native)

@@ -104,6 +104,7 @@ def test_new_bot_unknown_param_shows_error_and_creates_nothing(
     dialog = NewBotDialog(services.bots, admin.principal)
     qtbot.addWidget(dialog)
     dialog.name_edit.setText("typo bot")
+    dialog.text_mode.setChecked(True)  # the "edit as text" path: a typo is possible there
     dialog.params_edit.setText("fast=3 slwo=8")
     press_ok(dialog)
     assert "unknown parameter(s) slwo" in dialog.error_text
@@ -117,7 +118,8 @@ def test_new_bot_valid_form_creates_bot(
     dialog = NewBotDialog(services.bots, admin.principal)
     qtbot.addWidget(dialog)
     dialog.name_edit.setText("fast one")
-    dialog.params_edit.setText("fast=3, slow=8")
+    dialog.param_form.editors["fast"].setValue(3)  # type: ignore[union-attr]
+    dialog.param_form.editors["slow"].setValue(8)  # type: ignore[union-attr]
     dialog.source_edit.setText("synthetic:4")
     with qtbot.waitSignal(dialog.created):
         press_ok(dialog)

@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData
 from task_station.persistence import Database, migrations_dir
 from task_station.persistence.models import Base
 
-HEAD = "0004"
+HEAD = "0005"
 
 EXPECTED_TABLES = {
     "users",
@@ -38,6 +38,7 @@ EXPECTED_TABLES = {
     "dex_tokens",
     "proposals",
     "approval_rules",
+    "kill_switch",
 }
 
 
@@ -128,3 +129,33 @@ def test_upgrade_0001_to_0002_keeps_existing_orders(
     )  # fmt: skip
     empty_database.orders.add(stop)
     assert empty_database.orders.get("new-1") == stop
+
+
+def test_upgrade_0004_to_0005_keeps_bots_at_bar_zero_and_adds_the_kill_switch(
+    empty_database: Database,
+) -> None:
+    """A bot stored under 0004 reads back unchanged at feed position 0; downgrading maps
+    the statuses 0004 does not know to the nearest it does."""
+    from task_station.domain.bots import BotStatus
+
+    empty_database.upgrade("0004")
+    with empty_database.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO bots (id, name, strategy, params, venue, symbol, timeframe, "
+            "quote_budget, created_at, mode, status, owner, error, data_source, fee_bps, "
+            "control_mode) VALUES ('old-bot', 'old', 'sma_cross', '{\"fast\": 3}', 'paper', "
+            "'BTC/USDT', '1h', '1000', '2024-01-01 00:00:00+00:00', 'paper', 'running', "
+            "'admin', NULL, 'synthetic:7', '10', 'automated')"
+        )
+    empty_database.upgrade()
+    old = empty_database.bots.get("old-bot")
+    assert old is not None and old.status is BotStatus.RUNNING and old.params == {"fast": 3}
+    assert empty_database.bots.progress("old-bot") == 0
+    assert empty_database.kill_switch.load() is None
+    empty_database.bots.save_progress("old-bot", 42)
+    empty_database.bots.update(old.with_status(BotStatus.STOPPING))
+    empty_database.downgrade("0004")
+    assert "kill_switch" not in empty_database.table_names()
+    with empty_database.engine.connect() as conn:
+        status = conn.exec_driver_sql("SELECT status FROM bots WHERE id = 'old-bot'").scalar()
+    assert status == "stopped"

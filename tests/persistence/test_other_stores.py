@@ -38,7 +38,7 @@ def test_duplicate_bot_raises_conflict_and_keeps_table(database: Database) -> No
 def test_bot_update_persists_status(database: Database) -> None:
     definition = bot()
     database.bots.add(definition)
-    running = definition.with_status(BotStatus.RUNNING)
+    running = definition.with_status(BotStatus.STARTING).with_status(BotStatus.RUNNING)
     database.bots.update(running)
     assert database.bots.get(definition.id) == running
 

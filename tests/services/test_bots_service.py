@@ -83,6 +83,11 @@ async def test_bot_runs_to_the_end_and_its_book_equals_its_fills(
         ({"data_source": "file:/nonexistent.csv"}, DataError, "does not exist"),
         ({"data_source": "ftp:x"}, ValidationError, "synthetic:SEED"),
         ({"name": "  "}, ValidationError, "1-80 characters"),
+        (
+            {"strategy": "pairs_trading", "params": {}},
+            ValidationError,
+            "pairs_trading trades 2 or more symbols together",
+        ),
     ],
 )
 def test_bad_bot_definitions_are_refused_and_nothing_is_stored(
@@ -110,7 +115,13 @@ async def test_starting_twice_conflicts_and_stop_stops(
         await s.bots.start(admin, bot_id)
     stopped = await s.bots.stop(admin, bot_id)
     assert stopped.status is BotStatus.STOPPED
-    assert statuses == [BotStatus.CREATED, BotStatus.RUNNING, BotStatus.STOPPED]
+    assert statuses == [
+        BotStatus.CREATED,
+        BotStatus.STARTING,
+        BotStatus.RUNNING,
+        BotStatus.STOPPING,
+        BotStatus.STOPPED,
+    ]
     with pytest.raises(ConflictError, match="not running"):
         await s.bots.stop(admin, bot_id)
 
@@ -134,9 +145,11 @@ def test_wrong_password_is_refused_the_same_way_for_unknown_users(
             container.services.auth.login(user, "not-the-password")
 
 
-async def test_bots_left_running_by_a_dead_process_are_marked_stopped(
+async def test_a_second_container_on_the_same_database_changes_no_bot_until_started(
     paced_container: Container,
 ) -> None:
+    """Building a container (``task-station user create`` does) resumes nothing; only
+    ``Container.start`` does (see tests/services/test_bot_lifecycle.py)."""
     from task_station.container import build_container
 
     container = paced_container
@@ -144,12 +157,11 @@ async def test_bots_left_running_by_a_dead_process_are_marked_stopped(
     admin = container.services.auth.login("admin", "admin-password").principal
     bot_id = create_bot(container, admin)
     await container.services.bots.start(admin, bot_id)
-    # a second process on the same database, as after a crash
     other = build_container(container.settings)
     try:
         bot = other.services.bots.get(bot_id)
-        assert bot.status is BotStatus.STOPPED
-        assert bot.error is not None and "stopped while the bot ran" in bot.error
+        assert bot.status is BotStatus.RUNNING and bot.error is None
+        assert not other.services.bots.is_running(bot_id)
     finally:
         await other.aclose()
 

@@ -210,13 +210,14 @@ async def test_a_drawdown_pause_is_shown_on_the_bot_and_a_trader_resumes_it(
     await s.bots.start(admin_of, bot_id)
     await until(lambda: (s.bots.get(bot_id).error or "").startswith("paused"), "the pause")
     bot = s.bots.get(bot_id)
-    assert bot.status is BotStatus.RUNNING  # paused, not stopped: its stops still work
+    assert bot.status is BotStatus.PAUSED  # paused, not stopped: its stops still work
     assert bot.error is not None and bot.error.startswith("paused by a risk limit: drawdown ")
     (view,) = s.bots.risk().bots
     assert view.running and view.paused_reason is not None
     assert "bot.pause" in [e.action for e in paced_container.database.audit.list_recent()]
     resumed = s.bots.resume(admin_of, bot_id)
-    assert resumed.error is None and s.bots._running[bot_id].runtime.paused_reason is None
+    assert resumed.status is BotStatus.RUNNING and resumed.error is None
+    assert s.bots._running[bot_id].runtime.paused_reason is None
     await s.bots.stop(admin_of, bot_id)
     with pytest.raises(ConflictError, match="is not paused"):
         s.bots.resume(admin_of, bot_id)

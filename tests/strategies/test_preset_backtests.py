@@ -18,6 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from task_station.backtest.account import (
+    AccountBacktestConfig,
+    BotSpec,
+    run_account_backtest_sync,
+)
 from task_station.domain.candles import Candle
 from task_station.strategies.presets import Preset, load_presets
 from tests.strategies.helpers import backtest, candles
@@ -42,15 +47,43 @@ def _bars(shared_data: Path, key: tuple[str, str]) -> list[Candle]:
     return candles(shared_data, relpath, total - rows, rows)
 
 
-def reference_metrics(p: Preset, bars: list[Candle]) -> dict[str, object]:
+def reference_metrics(p: Preset, bars: dict[str, list[Candle]]) -> dict[str, object]:
+    """One preset's pinned figures; a multi-symbol preset runs as an account backtest."""
+    if p.multi_symbol:
+        return basket_metrics(p, bars)
     result = backtest(
-        p.family, p.params, bars, cash=CASH, symbol=p.symbol, timeframe=p.timeframe, fee=FEE
-    )
+        p.family, p.params, bars[p.symbol], cash=CASH, symbol=p.symbol, timeframe=p.timeframe,
+        fee=FEE,
+    )  # fmt: skip
     drawdown = result.metrics["max_drawdown"]
     assert isinstance(drawdown, float)
     return {
         "trades": result.trade_count,
         "final_equity": str(result.final_equity.quantize(CENT)),
+        "max_drawdown": round(drawdown, 4),
+    }
+
+
+def basket_metrics(p: Preset, bars: dict[str, list[Candle]]) -> dict[str, object]:
+    result = run_account_backtest_sync(
+        AccountBacktestConfig(
+            bots=[BotSpec("preset", p.family, p.params, p.all_symbols, CASH)],
+            series={s: bars[s] for s in p.all_symbols},
+            timeframe=p.timeframe,
+            cash=CASH,
+            maker_fee=FEE,
+            taker_fee=FEE,
+        )
+    )
+    equity = [float(e.equity) for e in result.equity_curve]
+    peak, drawdown = equity[0], 0.0
+    for value in equity:
+        peak = max(peak, value)
+        drawdown = max(drawdown, 1 - value / peak)
+    report = result.bot("preset")
+    return {
+        "trades": len(report.fills),
+        "final_equity": str(report.valuation.equity.quantize(CENT)),
         "max_drawdown": round(drawdown, 4),
     }
 
@@ -62,9 +95,13 @@ def _write(metrics: dict[str, dict[str, object]]) -> None:
 
 def test_every_preset_reproduces_its_reference_metrics(shared_data: Path) -> None:
     presets = load_presets()
-    assert {(p.symbol, p.timeframe) for p in presets} <= set(DATA), "a market without data"
+    markets = {(s, p.timeframe) for p in presets for s in p.all_symbols}
+    assert markets <= set(DATA), "a market without data"
     bars = {key: _bars(shared_data, key) for key in DATA}
-    actual = {p.name: reference_metrics(p, bars[p.symbol, p.timeframe]) for p in presets}
+    actual = {
+        p.name: reference_metrics(p, {s: bars[s, p.timeframe] for s in p.all_symbols})
+        for p in presets
+    }
     if os.environ.get("TASK_UPDATE_PRESET_METRICS") == "1":
         _write(actual)
     expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
@@ -85,8 +122,8 @@ def test_every_preset_reproduces_its_reference_metrics(shared_data: Path) -> Non
     assert len(idle) <= len(actual) // 20, f"presets that never trade: {idle}"
 
 
-@pytest.mark.parametrize("family", ["sma_cross", "grid", "twap"])
+@pytest.mark.parametrize("family", ["sma_cross", "grid", "twap", "pairs_trading"])
 def test_the_reference_run_is_deterministic(shared_data: Path, family: str) -> None:
     p = next(p for p in load_presets() if p.family == family)
-    bars = _bars(shared_data, (p.symbol, p.timeframe))
+    bars = {s: _bars(shared_data, (s, p.timeframe)) for s in p.all_symbols}
     assert reference_metrics(p, bars) == reference_metrics(p, bars)

@@ -73,6 +73,7 @@ def test_filters_and_search() -> None:
     assert {p.family for p in find_presets(tag="mean-reversion")} == {
         "rsi_reversion",
         "bollinger_reversion",
+        "pairs_trading",
     }
     turtles = find_presets(search="Turtle ETH", risk="balanced")
     assert turtles and all(p.family == "donchian_breakout" and "eth" in p.tags for p in turtles)
@@ -163,3 +164,22 @@ def test_bad_names_duplicates_and_files_are_refused(tmp_path: Path) -> None:
     (directory / "broken.json").write_text('[{"name": "lonely-preset"}]', encoding="utf-8")
     with pytest.raises(DataError, match="preset 'lonely-preset'.*missing field"):
         load_presets(directory)
+
+
+def test_multi_symbol_presets_list_their_basket_and_single_ones_do_not() -> None:
+    presets = load_presets()
+    multi = [p for p in presets if p.multi_symbol]
+    assert {p.family for p in multi} == {"momentum_rotation", "pairs_trading"}
+    for p in multi:
+        assert p.all_symbols == ("ETH/USDT", "BTC/USDT") and p.symbol == "ETH/USDT"
+        assert p.to_json()["symbols"] == ["ETH/USDT", "BTC/USDT"]
+    assert all(p.all_symbols == (p.symbol,) and "symbols" not in p.to_json()
+               for p in presets if not p.multi_symbol)  # fmt: skip
+
+
+def test_a_pairs_preset_without_its_second_symbol_is_refused(tmp_path: Path) -> None:
+    raw = next(p for p in load_presets() if p.family == "pairs_trading").to_json()
+    raw["symbols"] = ["ETH/USDT"]
+    (tmp_path / "bad.json").write_text(json.dumps([raw]))
+    with pytest.raises(DataError, match="pairs_trading trades 2 symbols at least"):
+        load_presets(tmp_path)

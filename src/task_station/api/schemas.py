@@ -14,6 +14,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, SecretStr
 
+from task_station.domain.bots import BotDefinition
+from task_station.domain.proposals import ControlMode
+from task_station.domain.risk import PositionStops, RiskLimits, split_bot_params
+
 
 def format_money(value: Decimal) -> str:
     """Render ``value`` exactly, in plain (non-scientific) notation."""
@@ -53,6 +57,42 @@ class LoginRequest(_Request):
     password: str = Field(min_length=1, max_length=1024)
 
 
+#: A whole number in a request; JSON ``true`` or ``2.5`` is refused, not converted.
+CountIn = Annotated[int, Field(strict=True)]
+
+
+class RiskLimitsIn(_Request):
+    """A bot's limits; a field left out (or ``null``) is no limit. The station checks
+    the ranges (positive values, a drawdown below 1) and names the field it refuses."""
+
+    max_position: MoneyIn | None = Field(default=None, description="Base units per symbol.")
+    max_order_notional: MoneyIn | None = Field(
+        default=None, description="Quote currency per order."
+    )
+    max_open_orders: CountIn | None = None
+    max_daily_loss: MoneyIn | None = Field(default=None, description="Quote currency per UTC day.")
+    max_drawdown: MoneyIn | None = Field(default=None, description="Fraction of peak equity (0.2).")
+    max_orders_per_minute: CountIn | None = None
+    pause_on: list[str] | None = Field(
+        default=None,
+        description="Limits whose breach pauses the bot (default: daily loss, drawdown).",
+    )
+
+    def to_mapping(self) -> dict[str, object]:
+        return self.model_dump(exclude_none=True)
+
+
+class PositionStopsIn(_Request):
+    """Exits the engine manages, in percent of the entry price (5 = 5 %)."""
+
+    stop_loss_pct: MoneyIn | None = None
+    take_profit_pct: MoneyIn | None = None
+    trailing_stop_pct: MoneyIn | None = None
+
+    def to_mapping(self) -> dict[str, object]:
+        return self.model_dump(exclude_none=True)
+
+
 class BotCreate(_Request):
     name: str = Field(min_length=1, max_length=80)
     strategy: str = Field(min_length=1, max_length=80)
@@ -61,6 +101,12 @@ class BotCreate(_Request):
     symbol: str = "BTC/USDT"
     data_source: str = "synthetic:7"
     fee_bps: MoneyIn = Decimal("10")
+    risk_limits: RiskLimitsIn | None = None
+    stops: PositionStopsIn | None = None
+    control_mode: ControlMode = Field(
+        default=ControlMode.AUTOMATED,
+        description="Who decides its orders: automated, mixed or manual.",
+    )
 
 
 # -- responses ---------------------------------------------------------------------------
@@ -84,11 +130,53 @@ class TokenOut(_Response):
     user: UserOut
 
 
+class LimitsOut(BaseModel):
+    """Money and quantities as exact strings; ``null`` is no limit."""
+
+    max_position: Money | None
+    max_order_notional: Money | None
+    max_open_orders: int | None
+    max_daily_loss: Money | None
+    max_drawdown: Money | None
+    max_orders_per_minute: int | None
+    pause_on: list[str]
+
+    @classmethod
+    def of(cls, limits: RiskLimits) -> LimitsOut:
+        return cls(
+            max_position=limits.max_position,
+            max_order_notional=limits.max_order_notional,
+            max_open_orders=limits.max_open_orders,
+            max_daily_loss=limits.max_daily_loss,
+            max_drawdown=limits.max_drawdown,
+            max_orders_per_minute=limits.max_orders_per_minute,
+            pause_on=sorted(k.value for k in limits.pause_on),
+        )
+
+
+class StopsOut(BaseModel):
+    stop_loss_pct: Money | None
+    take_profit_pct: Money | None
+    trailing_stop_pct: Money | None
+
+    @classmethod
+    def of(cls, stops: PositionStops) -> StopsOut:
+        return cls(
+            stop_loss_pct=stops.stop_loss_pct,
+            take_profit_pct=stops.take_profit_pct,
+            trailing_stop_pct=stops.trailing_stop_pct,
+        )
+
+
 class BotOut(_Response):
+    """A bot; ``params`` are its strategy's, its limits and stops are shown apart."""
+
     id: str
     name: str
     strategy: str
     params: dict[str, Any]
+    risk_limits: LimitsOut
+    stops: StopsOut
     venue: str
     symbol: str
     timeframe: str
@@ -101,6 +189,30 @@ class BotOut(_Response):
     owner: str | None
     error: str | None
     created_at: datetime
+
+    @classmethod
+    def of(cls, bot: BotDefinition) -> BotOut:
+        params, limits, stops = split_bot_params(bot.params)
+        return cls(
+            id=bot.id,
+            name=bot.name,
+            strategy=bot.strategy,
+            params=params,
+            risk_limits=LimitsOut.of(limits),
+            stops=StopsOut.of(stops),
+            venue=bot.venue,
+            symbol=bot.symbol,
+            timeframe=bot.timeframe,
+            quote_budget=bot.quote_budget,
+            fee_bps=bot.fee_bps,
+            data_source=bot.data_source,
+            mode=bot.mode.value,
+            control_mode=bot.control_mode.value,
+            status=bot.status.value,
+            owner=bot.owner,
+            error=bot.error,
+            created_at=bot.created_at,
+        )
 
 
 class FillOut(_Response):
@@ -179,12 +291,30 @@ class ParamOut(BaseModel):
     description: str
     minimum: int | bool | str | None
     maximum: int | bool | str | None
+    step: int | str | None = Field(
+        default=None, description="The grid a value sits on, from the minimum (or 0); null: any."
+    )
+    choices: list[str] | None = Field(default=None, description="The allowed values of a text one.")
 
 
 class StrategyOut(BaseModel):
     name: str
     description: str
     params: list[ParamOut]
+    origin: str = "builtin"
+    """``builtin``, or ``user`` for a strategy file in the station's data directory."""
+    file: str | None = None
+    """The user strategy's file name (None for a built-in)."""
+
+
+class StrategyReloadOut(BaseModel):
+    """What ``POST /strategies/reload`` changed, and why files were refused."""
+
+    added: list[str]
+    updated: list[str]
+    removed: list[str]
+    errors: list[str]
+    changed: bool
 
 
 class ErrorOut(BaseModel):

@@ -25,7 +25,7 @@ from task_station.engine.memory import MemoryOrderStore
 from task_station.engine.order_manager import OrderManager
 from task_station.engine.portfolio import Portfolio
 from task_station.engine.runtime import BotRuntime, EquityPoint
-from task_station.strategies.registry import build_strategy
+from task_station.strategies.catalog import StrategyCatalog
 from task_station.venues.matching.paper_venue import MatchingPaperVenue
 
 
@@ -97,9 +97,16 @@ class BacktestResult:
         }
 
 
-async def run_backtest(config: BacktestConfig) -> BacktestResult:
-    """Replay ``config.candles`` through the engine and return the result."""
-    strategy = build_strategy(config.strategy, config.params)
+async def run_backtest(
+    config: BacktestConfig, *, strategies: StrategyCatalog | None = None
+) -> BacktestResult:
+    """Replay ``config.candles`` through the engine and return the result.
+
+    ``strategies`` is the station's catalog, so the trader's own strategy files can be
+    backtested; without it only the built-ins are known.
+    """
+    catalog = strategies if strategies is not None else StrategyCatalog()
+    strategy = catalog.build(config.strategy, config.params)
     inst = config.instrument
     clock = ManualClock(config.candles[0].ts)
     bus = EventBus()
@@ -168,5 +175,7 @@ async def run_backtest(config: BacktestConfig) -> BacktestResult:
     )
 
 
-def run_backtest_sync(config: BacktestConfig) -> BacktestResult:
-    return asyncio.run(run_backtest(config))
+def run_backtest_sync(
+    config: BacktestConfig, *, strategies: StrategyCatalog | None = None
+) -> BacktestResult:
+    return asyncio.run(run_backtest(config, strategies=strategies))

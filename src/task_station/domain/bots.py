@@ -12,19 +12,47 @@ from task_station.domain.proposals import ControlMode
 
 
 class BotStatus(StrEnum):
+    """A bot's lifecycle, stored with the bot so a restarted station knows where it was.
+
+    ``created -> starting -> running``; ``running <-> paused`` (a risk limit paused it, a
+    trader resumed it); ``running/paused -> stopping -> stopped``; any live state ->
+    ``error``; ``stopped/error -> starting``; ``finished`` (the data feed ended) is
+    terminal. Bots stored starting, running or paused when the station starts are
+    resumed; stopping ones become stopped (see ``BotService.resume_after_restart``).
+    """
+
     CREATED = "created"
+    STARTING = "starting"  # open orders are being reconciled before it trades
     RUNNING = "running"
+    PAUSED = "paused"  # a risk limit paused it: marks and stops go on, the strategy waits
+    STOPPING = "stopping"
     STOPPED = "stopped"
     FINISHED = "finished"  # the data feed ended
-    ERROR = "error"  # paused after the strategy failed
+    ERROR = "error"  # the strategy failed, or the bot could not start or resume
 
+    @property
+    def is_live(self) -> bool:
+        """True while the station owes the bot a task (it runs, or is about to)."""
+        return self in _LIVE
+
+
+_LIVE = frozenset({BotStatus.STARTING, BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.STOPPING})
 
 _BOT_TRANSITIONS: dict[BotStatus, frozenset[BotStatus]] = {
-    BotStatus.CREATED: frozenset({BotStatus.RUNNING}),
-    BotStatus.RUNNING: frozenset({BotStatus.STOPPED, BotStatus.FINISHED, BotStatus.ERROR}),
-    BotStatus.STOPPED: frozenset({BotStatus.RUNNING}),
+    BotStatus.CREATED: frozenset({BotStatus.STARTING}),
+    BotStatus.STARTING: frozenset(
+        {BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.STOPPED, BotStatus.ERROR}
+    ),
+    BotStatus.RUNNING: frozenset(
+        {BotStatus.PAUSED, BotStatus.STOPPING, BotStatus.FINISHED, BotStatus.ERROR}
+    ),
+    BotStatus.PAUSED: frozenset(
+        {BotStatus.RUNNING, BotStatus.STOPPING, BotStatus.FINISHED, BotStatus.ERROR}
+    ),
+    BotStatus.STOPPING: frozenset({BotStatus.STOPPED, BotStatus.ERROR}),
+    BotStatus.STOPPED: frozenset({BotStatus.STARTING}),
     BotStatus.FINISHED: frozenset(),
-    BotStatus.ERROR: frozenset({BotStatus.RUNNING, BotStatus.STOPPED}),
+    BotStatus.ERROR: frozenset({BotStatus.STARTING, BotStatus.STOPPED}),
 }
 
 

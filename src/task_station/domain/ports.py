@@ -22,6 +22,7 @@ from task_station.domain.dex_registry import ChainRecord, DexRecord, FollowedTok
 from task_station.domain.orders import Fill, Order, OrderStatus
 from task_station.domain.positions import Position
 from task_station.domain.proposals import ApprovalRules, Proposal, ProposalStatus
+from task_station.domain.risk import KillSwitchState
 from task_station.domain.users import User
 
 
@@ -55,6 +56,21 @@ class BotStore(Protocol):
     def update(self, bot: BotDefinition) -> None: ...
     def get(self, bot_id: str) -> BotDefinition | None: ...
     def list(self) -> builtins.list[BotDefinition]: ...
+
+    def progress(self, bot_id: str) -> int:
+        """How many bars of its feed the bot has processed (0 for a new bot)."""
+
+    def save_progress(self, bot_id: str, bars_done: int) -> None:
+        """Store only the bot's feed position (``update`` never touches it)."""
+
+
+class KillSwitchStore(Protocol):
+    """Where the station's kill switch survives a restart."""
+
+    def load(self) -> KillSwitchState | None:
+        """The stored switch; None when it was never engaged."""
+
+    def save(self, state: KillSwitchState) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,13 @@ the bar's new orders are sent):
   it is watched like an OCO stop.
 - **Watched stop**: ``ctx.stop`` on a venue without stop orders.
 
+**Mixed mode** (the bot proposes, the trader approves): an emulated leg that *buys*
+(a bracket's entry, a buy stop or OCO: on a spot account, what opens or adds to a
+position) becomes a proposal like any other order of the bot, and its group waits for
+the decision; a rejected or expired proposal ends the group. Legs that *sell* are the
+protection of a position the trader already approved (stop-loss, take-profit, trailing
+stop) and go out at once: a stop that waits for a click is not a stop.
+
 A leg the trader (or a risk exit) cancels, or the venue refuses, ends its group: an OCO
 with a dead leg is no longer an OCO. Limits of an emulation on candles: within one bar
 the order of the high and the low is unknown, and a watched stop fills a bar late.
@@ -31,7 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -39,10 +46,11 @@ from decimal import Decimal
 from task_station.domain.candles import Candle
 from task_station.domain.commands import CancelOrder, SubmitOrder
 from task_station.domain.errors import NotFoundError, ValidationError
-from task_station.domain.events import OrderDenied, OrderFilled, OrderUpdated
+from task_station.domain.events import OrderDenied, OrderFilled, OrderUpdated, ProposalDecided
 from task_station.domain.instruments import Instrument
 from task_station.domain.money import ZERO
 from task_station.domain.orders import Order, OrderSide, OrderType
+from task_station.domain.proposals import Proposal
 from task_station.engine.bus import EventBus
 from task_station.engine.order_manager import OrderManager
 from task_station.strategies.common import round_price, round_size
@@ -50,6 +58,11 @@ from task_station.strategies.common import round_price, round_size
 __all__ = ["EmulatedOrders", "Timers", "round_price", "round_size", "stop_hit"]
 
 log = logging.getLogger(__name__)
+
+
+#: Decides whether an emulated leg is proposed to the trader (returns the proposal) or
+#: sent at once (returns None); see ``BotRuntime`` for a mixed-mode bot's rule.
+Gate = Callable[[SubmitOrder], Awaitable[Proposal | None]]
 
 
 def stop_hit(side: OrderSide, trigger: Decimal, candle: Candle) -> bool:
@@ -69,6 +82,8 @@ class Leg:
     cid: str | None = None
     order: Order | None = None
     failed: bool = False
+    #: Set while the leg waits for the trader's approval (a mixed-mode bot's buy).
+    proposal_id: str | None = None
 
     @property
     def filled(self) -> Decimal:
@@ -139,11 +154,15 @@ class EmulatedOrders:
         orders: OrderManager,
         bus: EventBus,
         native_stops: bool,
+        gate: Gate | None = None,
     ) -> None:
         self._bot_id = bot_id
         self._instrument = instrument
         self._orders = orders
         self._native_stops = native_stops
+        # A mixed-mode bot's gate: returns the proposal a leg became, or None to send it.
+        self._gate = gate
+        self._decided: dict[str, Proposal] = {}
         self.groups: list[Group] = []
         #: Latest state of this bot's orders, as the order manager published it.
         self._latest: dict[str, Order] = {}
@@ -151,6 +170,7 @@ class EmulatedOrders:
             bus.subscribe(OrderUpdated, lambda e: self._observe(e.order)),
             bus.subscribe(OrderFilled, lambda e: self._observe(e.order)),
             bus.subscribe(OrderDenied, lambda e: self._observe(e.order)),
+            bus.subscribe(ProposalDecided, self._on_decided),
         ]
 
     def close(self) -> None:
@@ -405,13 +425,43 @@ class EmulatedOrders:
         if order.bot_id == self._bot_id and order.symbol == self._instrument.symbol:
             self._latest[order.client_order_id] = order
 
+    def _on_decided(self, event: ProposalDecided) -> None:
+        if event.proposal.bot_id == self._bot_id:
+            self._decided[event.proposal.id] = event.proposal
+
     def _refresh(self, *legs: Leg) -> None:
         for leg in legs:
+            if leg.cid is None and leg.proposal_id is not None:
+                self._settle(leg)
             if leg.cid is not None:
                 leg.order = self._latest.get(leg.cid, leg.order)
 
+    def _settle(self, leg: Leg) -> None:
+        """A leg waiting for approval takes the trader's decision once there is one."""
+        assert leg.proposal_id is not None
+        decided = self._decided.pop(leg.proposal_id, None)
+        if decided is None:
+            return  # still pending
+        leg.proposal_id = None
+        if decided.client_order_id is None:
+            log.info("bot %s: emulated %s leg not sent: proposal %s", self._bot_id,
+                     leg.side.value, decided.status.value)  # fmt: skip
+            leg.failed = True
+            return
+        leg.cid = decided.client_order_id
+        leg.quantity = decided.order.quantity or leg.quantity  # the trader may have edited it
+        leg.order = self._latest.get(leg.cid, leg.order)
+
     async def _send(self, leg: Leg, *, watched: bool = False) -> None:
-        """Submit ``leg``; a watched stop goes out as the order its trigger releases."""
+        """Submit ``leg``; a watched stop goes out as the order its trigger releases.
+
+        A mixed-mode bot's gate may turn the leg into a proposal instead: the leg then
+        waits (neither working nor done) until the trader decides, and the group goes
+        on from there; asking again while it waits changes nothing.
+        """
+        if leg.proposal_id is not None:
+            self._refresh(leg)
+            return
         kind, trigger = leg.type, leg.trigger
         if watched or (kind.is_stop and not self._native_stops):
             kind = OrderType.LIMIT if kind is OrderType.STOP_LIMIT else OrderType.MARKET
@@ -426,6 +476,14 @@ class EmulatedOrders:
             bot_id=self._bot_id,
         )
         try:
+            if self._gate is not None:
+                proposal = await self._gate(command)
+                if proposal is not None:
+                    leg.proposal_id = proposal.id
+                    if not proposal.is_pending:  # auto-approved (and sent) at once
+                        self._decided[proposal.id] = proposal
+                    self._refresh(leg)
+                    return
             order = await self._orders.submit(command)
         except Exception:
             log.exception("bot %s: emulated order %s could not be sent", self._bot_id, command)

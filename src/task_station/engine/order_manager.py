@@ -78,8 +78,12 @@ class OrderManager:
         portfolio_store: PortfolioStore | None = None,
         ids: Callable[[], str] = new_client_order_id,
         risk: RiskManager | None = None,
+        guard: Callable[[Order], str | None] | None = None,
     ) -> None:
         self._venue = venue
+        #: A rule of the account this book shares (``SubAccounts.guard``), checked
+        #: before the risk limits; None for a bot alone on its venue.
+        self._guard = guard
         self._store = store
         self._portfolio = portfolio
         self._portfolio_store = portfolio_store
@@ -264,6 +268,8 @@ class OrderManager:
                     )
         except (ValidationError, InsufficientFunds) as exc:
             return str(exc)
+        if self._guard is not None and (refused := self._guard(order)) is not None:
+            return refused
         if self.risk is not None:
             return self.risk.check(order, self._portfolio, self.open_orders, self._clock.now())
         return None

@@ -71,6 +71,10 @@ class Portfolio:
     def mark(self, symbol: str, price: Decimal) -> None:
         self._marks[symbol] = price
 
+    def mark_of(self, symbol: str) -> Decimal | None:
+        """The last price ``symbol`` was marked at (None before its first bar or fill)."""
+        return self._marks.get(symbol)
+
     def apply_fill(self, fill: Fill, instrument: Instrument) -> None:
         """Move cash and holdings exactly as the fill says (fees in the quote currency)."""
         base, quote = self.balance(instrument.base), self.balance(instrument.quote)

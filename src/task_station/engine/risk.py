@@ -24,6 +24,7 @@ from task_station.domain.commands import SubmitOrder
 from task_station.domain.events import KillSwitchChanged, RiskBreached
 from task_station.domain.money import ZERO
 from task_station.domain.orders import Order, OrderSide, OrderType
+from task_station.domain.ports import KillSwitchStore
 from task_station.domain.positions import Position
 from task_station.domain.risk import (
     KillSwitchState,
@@ -142,10 +143,19 @@ class GlobalRisk:
     and restarting a bot the same day does not wipe the loss it already took.
     """
 
-    def __init__(self, limits: RiskLimits | None = None, bus: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        limits: RiskLimits | None = None,
+        bus: EventBus | None = None,
+        *,
+        store: KillSwitchStore | None = None,
+    ) -> None:
         self.limits = limits if limits is not None else RiskLimits()
         self._bus = bus
-        self._switch = KillSwitchState()
+        # The switch outlives the process: an engaged one stays engaged after a restart.
+        self._store = store
+        stored = store.load() if store is not None else None
+        self._switch = stored if stored is not None else KillSwitchState()
         self._books: dict[str | None, _Book] = {}
         self._days: dict[str | None, _DayBook] = {}
         self._peak_total: Decimal | None = None
@@ -159,13 +169,27 @@ class GlobalRisk:
         return self._switch
 
     def engage(self, actor: str, reason: str, now: datetime) -> KillSwitchState:
+        """Refuse every new order, in memory at once and then in the store.
+
+        Safety first: a store that cannot be written does not keep the switch from
+        acting now; the failure is logged, and the switch holds until this process ends.
+        """
         self._switch = KillSwitchState(True, actor, reason, now)
         log.warning("%s", self._switch.describe())
+        if self._store is not None:
+            try:
+                self._store.save(self._switch)
+            except Exception:
+                log.exception("the engaged kill switch could not be stored")
         self._publish_switch(now)
         return self._switch
 
     def release(self, actor: str, now: datetime) -> KillSwitchState:
-        self._switch = KillSwitchState(False, actor, None, now)
+        """Let orders through again; stored first, so a failed write leaves it engaged."""
+        released = KillSwitchState(False, actor, None, now)
+        if self._store is not None:
+            self._store.save(released)
+        self._switch = released
         log.warning("kill switch released by %s", actor)
         self._publish_switch(now)
         return self._switch

@@ -12,10 +12,11 @@ import contextlib
 import itertools
 import logging
 from collections import deque
-from collections.abc import AsyncIterable, Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import cast
 
 from task_station.domain.bots import BotStatus
 from task_station.domain.candles import TIMEFRAME_SECONDS, Candle
@@ -31,24 +32,31 @@ from task_station.domain.events import BarClosed, OrderFilled
 from task_station.domain.instruments import Instrument
 from task_station.domain.money import ZERO
 from task_station.domain.orders import Order, OrderSide, OrderType, TimeInForce
-from task_station.domain.proposals import ControlMode
+from task_station.domain.proposals import ControlMode, Proposal
 from task_station.engine.approvals import ApprovalQueue
 from task_station.engine.bus import EventBus
-from task_station.engine.emulated_orders import EmulatedOrders, Timers, round_size
+from task_station.engine.emulated_orders import EmulatedOrders, Gate, Timers, round_size
+from task_station.engine.feeds import BarSlice
 from task_station.engine.order_manager import OrderManager
 from task_station.engine.portfolio import Portfolio
 from task_station.engine.sandbox import StrategySandbox
 from task_station.strategies.base import Strategy
-from task_station.venues.base import CandleDrivenVenue, VenueCapabilities
+from task_station.venues.base import CandleDrivenVenue, Venue, VenueCapabilities
 
 log = logging.getLogger(__name__)
 
 #: How many closed candles ``RuntimeContext.history`` keeps.
 HISTORY_BARS = 5000
+#: A warm-up hands the event loop back every this many bars.
+WARMUP_YIELD_BARS = 500
 
 
 class RuntimeContext:
-    """The ``StrategyContext`` a running bot hands to its strategy."""
+    """The ``StrategyContext`` a running bot hands to its strategy.
+
+    A bot trades one primary instrument and, optionally, more on the same venue (a
+    rotation or a pairs strategy); every symbol-taking method defaults to the primary.
+    """
 
     def __init__(
         self,
@@ -60,9 +68,18 @@ class RuntimeContext:
         *,
         bus: EventBus | None = None,
         capabilities: VenueCapabilities | None = None,
+        instruments: Sequence[Instrument] = (),
     ) -> None:
         self._bot_id = bot_id
         self._instrument = instrument
+        self._instruments: dict[str, Instrument] = {instrument.symbol: instrument}
+        for extra in instruments:
+            if extra.quote != instrument.quote:
+                raise ConfigurationError(
+                    f"bot {bot_id}: every instrument must be quoted in {instrument.quote} "
+                    f"(the currency its book is valued in), not {extra.symbol}"
+                )
+            self._instruments.setdefault(extra.symbol, extra)
         self._portfolio = portfolio
         self._orders = orders
         self._clock = clock
@@ -72,25 +89,23 @@ class RuntimeContext:
         self._capabilities = capabilities
         self._cancels: list[str] = []
         self._fills: list[OrderFilled] = []
-        self._history: deque[Candle] = deque(maxlen=HISTORY_BARS)
+        self._history: dict[str, deque[Candle]] = {
+            symbol: deque(maxlen=HISTORY_BARS) for symbol in self._instruments
+        }
         self._bars = 0
         self._timers = Timers()
-        self._emulated: EmulatedOrders | None = None
+        self._bus = bus
+        self._emulated: dict[str, EmulatedOrders] = {}
         self._unsubscribe: list[Callable[[], None]] = []
         if bus is not None:
-            self._emulated = EmulatedOrders(
-                bot_id=bot_id,
-                instrument=instrument,
-                orders=orders,
-                bus=bus,
-                native_stops=self._native(OrderType.STOP_MARKET),
-            )
             self._unsubscribe = [
                 bus.subscribe(BarClosed, self._on_bar_closed),
                 bus.subscribe(OrderFilled, self._on_fill),
             ]
         #: Whether a proposal of this bot waits for the trader (a mixed bot's runtime sets it).
         self.awaiting_approval: Callable[[], bool] = lambda: False
+        #: Where emulated legs ask for approval (a mixed bot's runtime sets it).
+        self.gate: Gate | None = None
 
     @property
     def now(self) -> datetime:
@@ -101,8 +116,28 @@ class RuntimeContext:
         return self._instrument
 
     @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(self._instruments)
+
+    def instrument_of(self, symbol: str | None = None) -> Instrument:
+        if symbol is None:
+            return self._instrument
+        try:
+            return self._instruments[symbol]
+        except KeyError:
+            raise ValidationError(
+                f"this bot trades {', '.join(self._instruments)}, not {symbol!r}"
+            ) from None
+
+    @property
     def position(self) -> Decimal:
         return self._portfolio.position(self._instrument.symbol).quantity
+
+    def position_of(self, symbol: str) -> Decimal:
+        return self._portfolio.position(self.instrument_of(symbol).symbol).quantity
+
+    def price(self, symbol: str | None = None) -> Decimal:
+        return self._last_price(self.instrument_of(symbol).symbol)
 
     @property
     def cash(self) -> Decimal:
@@ -114,7 +149,7 @@ class RuntimeContext:
             bool(self._orders.open_orders)
             or bool(self.pending)
             or self.awaiting_approval()
-            or (self._emulated is not None and self._emulated.active)
+            or any(e.active for e in self._emulated.values())
         )
 
     def buy(
@@ -123,21 +158,29 @@ class RuntimeContext:
         quantity: Decimal | None = None,
         quote_quantity: Decimal | None = None,
         price: Decimal | None = None,
+        symbol: str | None = None,
     ) -> None:
-        self._queue(OrderSide.BUY, quantity, quote_quantity, price)
+        self._queue(OrderSide.BUY, quantity, quote_quantity, price, symbol)
 
-    def sell(self, *, quantity: Decimal, price: Decimal | None = None) -> None:
-        self._queue(OrderSide.SELL, quantity, None, price)
+    def sell(
+        self, *, quantity: Decimal, price: Decimal | None = None, symbol: str | None = None
+    ) -> None:
+        self._queue(OrderSide.SELL, quantity, None, price, symbol)
 
     def log(self, message: str) -> None:
         log.info("bot %s: %s", self._bot_id, message)
 
     def _queue(
-        self, side: OrderSide, qty: Decimal | None, quote_qty: Decimal | None, price: Decimal | None
+        self,
+        side: OrderSide,
+        qty: Decimal | None,
+        quote_qty: Decimal | None,
+        price: Decimal | None,
+        symbol: str | None = None,
     ) -> None:
         self.pending.append(
             SubmitOrder(
-                symbol=self._instrument.symbol,
+                symbol=self.instrument_of(symbol).symbol,
                 side=side,
                 type=OrderType.LIMIT if price is not None else OrderType.MARKET,
                 quantity=qty,
@@ -161,11 +204,12 @@ class RuntimeContext:
     def fills(self) -> Sequence[OrderFilled]:
         return tuple(self._fills)
 
-    def history(self, bars: int) -> Sequence[Candle]:
+    def history(self, bars: int, symbol: str | None = None) -> Sequence[Candle]:
         if isinstance(bars, bool) or not isinstance(bars, int) or bars < 1:
             raise ValidationError(f"history needs a number of bars >= 1, got {bars!r}")
-        start = max(0, len(self._history) - bars)
-        return tuple(itertools.islice(self._history, start, None))
+        kept = self._history[self.instrument_of(symbol).symbol]
+        start = max(0, len(kept) - bars)
+        return tuple(itertools.islice(kept, start, None))
 
     def limit(
         self,
@@ -176,10 +220,11 @@ class RuntimeContext:
         post_only: bool = False,
         time_in_force: TimeInForce = TimeInForce.GTC,
         reduce_only: bool = False,
+        symbol: str | None = None,
     ) -> None:
         self.pending.append(
             SubmitOrder(
-                symbol=self._instrument.symbol,
+                symbol=self.instrument_of(symbol).symbol,
                 side=_side(side),
                 type=OrderType.LIMIT,
                 quantity=quantity,
@@ -197,14 +242,16 @@ class RuntimeContext:
         quantity: Decimal,
         trigger_price: Decimal,
         limit_price: Decimal | None = None,
+        *,
+        symbol: str | None = None,
     ) -> None:
         kind = OrderType.STOP_MARKET if limit_price is None else OrderType.STOP_LIMIT
         if not self._native(kind):
-            self._emulation().add_stop(_side(side), quantity, trigger_price, limit_price)
+            self._emulation(symbol).add_stop(_side(side), quantity, trigger_price, limit_price)
             return
         self.pending.append(
             SubmitOrder(
-                symbol=self._instrument.symbol,
+                symbol=self.instrument_of(symbol).symbol,
                 side=_side(side),
                 type=kind,
                 quantity=quantity,
@@ -221,8 +268,12 @@ class RuntimeContext:
         price: Decimal,
         trigger_price: Decimal,
         stop_limit_price: Decimal | None = None,
+        *,
+        symbol: str | None = None,
     ) -> None:
-        self._emulation().add_oco(_side(side), quantity, price, trigger_price, stop_limit_price)
+        self._emulation(symbol).add_oco(
+            _side(side), quantity, price, trigger_price, stop_limit_price
+        )
 
     def bracket(
         self,
@@ -231,51 +282,68 @@ class RuntimeContext:
         entry_price: Decimal | None,
         stop_loss: Decimal,
         take_profit: Decimal,
+        *,
+        symbol: str | None = None,
     ) -> None:
-        self._emulation().add_bracket(_side(side), quantity, entry_price, stop_loss, take_profit)
+        self._emulation(symbol).add_bracket(
+            _side(side), quantity, entry_price, stop_loss, take_profit
+        )
 
-    def trailing_stop(self, side: OrderSide | str, quantity: Decimal, trail_pct: Decimal) -> None:
-        self._emulation().add_trailing(_side(side), quantity, trail_pct, self._last_price)
+    def trailing_stop(
+        self,
+        side: OrderSide | str,
+        quantity: Decimal,
+        trail_pct: Decimal,
+        *,
+        symbol: str | None = None,
+    ) -> None:
+        target = self.instrument_of(symbol).symbol
+        self._emulation(symbol).add_trailing(
+            _side(side), quantity, trail_pct, lambda: self._last_price(target)
+        )
 
-    def target_position(self, quantity: Decimal) -> None:
+    def target_position(self, quantity: Decimal, *, symbol: str | None = None) -> None:
         if not isinstance(quantity, Decimal) or not quantity.is_finite() or quantity < ZERO:
             raise ValidationError(
                 f"target_position needs a base quantity >= 0 (spot), got {quantity!r}"
             )
-        delta = round_size(self._instrument, abs(quantity - self._expected_position()))
+        instrument = self.instrument_of(symbol)
+        held = self._expected_position(instrument.symbol)
+        delta = round_size(instrument, abs(quantity - held))
         if delta <= ZERO:
             return
-        if quantity > self._expected_position():
-            self.buy(quantity=delta)
+        if quantity > held:
+            self.buy(quantity=delta, symbol=instrument.symbol)
         else:
-            self.sell(quantity=delta)
+            self.sell(quantity=delta, symbol=instrument.symbol)
 
-    def target_percent(self, fraction: Decimal) -> None:
+    def target_percent(self, fraction: Decimal, *, symbol: str | None = None) -> None:
         if not isinstance(fraction, Decimal) or not ZERO <= fraction <= 1:
             raise ValidationError(
                 f"target_percent needs a fraction of equity in [0, 1] (0.5 means 50 %), "
                 f"got {fraction!r}"
             )
-        price = self._last_price()
+        instrument = self.instrument_of(symbol)
+        price = self._last_price(instrument.symbol)
         target = self.equity * fraction / price
-        held = self._expected_position()
+        held = self._expected_position(instrument.symbol)
         if target >= held:
             spend = min((target - held) * price, self.cash)
             quote_sized = self._capabilities is None or self._capabilities.quote_sized_market_buy
             if quote_sized and spend > ZERO:
-                self.buy(quote_quantity=spend)
-            elif (size := round_size(self._instrument, spend / price)) > ZERO:
-                self.buy(quantity=size)
-        elif (size := round_size(self._instrument, held - target)) > ZERO:
-            self.sell(quantity=size)
+                self.buy(quote_quantity=spend, symbol=instrument.symbol)
+            elif (size := round_size(instrument, spend / price)) > ZERO:
+                self.buy(quantity=size, symbol=instrument.symbol)
+        elif (size := round_size(instrument, held - target)) > ZERO:
+            self.sell(quantity=size, symbol=instrument.symbol)
 
     def cancel(self, client_order_id: str) -> None:
         self._cancels.append(client_order_id)
 
     def cancel_all(self) -> None:
         self.pending.clear()
-        if self._emulated is not None:
-            self._emulated.drop_all()
+        for emulated in self._emulated.values():
+            emulated.drop_all()
         self._cancels.extend(o.client_order_id for o in self._orders.open_orders)
 
     def set_timer(self, every: int | timedelta, name: str, *, repeat: bool = False) -> None:
@@ -285,52 +353,85 @@ class RuntimeContext:
         self._timers.cancel(name)
 
     async def after_bar(self, candle: Candle, fire_timer: Callable[[str], None]) -> None:
-        """Once per bar, after ``on_bar``: the cancels asked for, due timers (through
-        ``fire_timer``), then the emulated orders; the runtime then sends ``pending``."""
-        if self._emulated is None:  # no bus: keep the bar bookkeeping here
-            self._history.append(candle)
+        """``after_bars`` for a bot on one instrument."""
+        await self.after_bars({self._instrument.symbol: candle}, fire_timer)
+
+    async def after_bars(
+        self, bars: Mapping[str, Candle], fire_timer: Callable[[str], None]
+    ) -> None:
+        """Once per time step, after the strategy: the cancels asked for, due timers
+        (through ``fire_timer``), then the emulated orders of each symbol against its
+        bar; the runtime then sends ``pending``."""
+        if self._bus is None:  # no bus: keep the bar bookkeeping here
+            for symbol, candle in bars.items():
+                if symbol in self._history:
+                    self._history[symbol].append(candle)
             self._bars += 1
         self._fills.clear()
         await self._send_cancels()
         for name in self._timers.due(self._bars, self.now):
             fire_timer(name)
             await self._send_cancels()
-        if self._emulated is not None:
-            await self._emulated.step(candle)
+        await self.step_emulated(bars)
+
+    async def step_emulated(self, bars: Mapping[str, Candle]) -> None:
+        """Advance the emulated orders (stops, OCO, brackets, trailing) on these bars.
+
+        Also called while a risk limit pauses the bot: its protective exits must keep
+        working when the strategy no longer runs.
+        """
+        for symbol, emulated in list(self._emulated.items()):
+            candle = bars.get(symbol)
+            if candle is not None:
+                await emulated.step(candle)
 
     def close(self) -> None:
         """Stop listening to the bus (the bot has stopped)."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
-        if self._emulated is not None:
-            self._emulated.close()
+        for emulated in self._emulated.values():
+            emulated.close()
 
     def _native(self, kind: OrderType) -> bool:
         return self._capabilities is None or kind in self._capabilities.order_types
 
-    def _emulation(self) -> EmulatedOrders:
-        if self._emulated is None:
+    def _emulation(self, symbol: str | None = None) -> EmulatedOrders:
+        if self._bus is None:
             raise ConfigurationError("emulated orders need the runtime's event bus")
-        return self._emulated
+        instrument = self.instrument_of(symbol)
+        emulated = self._emulated.get(instrument.symbol)
+        if emulated is None:
+            emulated = EmulatedOrders(
+                bot_id=self._bot_id,
+                instrument=instrument,
+                orders=self._orders,
+                bus=self._bus,
+                native_stops=self._native(OrderType.STOP_MARKET),
+                gate=self.gate,
+            )
+            self._emulated[instrument.symbol] = emulated
+        return emulated
 
-    def _last_price(self) -> Decimal:
-        if self._history:
-            return self._history[-1].close
-        marks = dict(self._portfolio.snapshot().marks)
-        price = marks.get(self._instrument.symbol)
+    def _last_price(self, symbol: str | None = None) -> Decimal:
+        symbol = symbol or self._instrument.symbol
+        kept = self._history.get(symbol)
+        if kept:
+            return kept[-1].close
+        price = self._portfolio.mark_of(symbol)
         if price is None:
-            raise ValidationError("no price is known yet: wait for the first bar")
+            raise ValidationError(f"no price is known yet for {symbol}: wait for its first bar")
         return price
 
-    def _expected_position(self) -> Decimal:
+    def _expected_position(self, symbol: str | None = None) -> Decimal:
         """The position once this bar's queued base-sized market orders have filled."""
+        symbol = symbol or self._instrument.symbol
         queued = sum(
             (c.quantity * c.side.sign for c in self.pending
-             if c.type is OrderType.MARKET and c.quantity is not None),
+             if c.symbol == symbol and c.type is OrderType.MARKET and c.quantity is not None),
             ZERO,
         )  # fmt: skip
-        return self.position + queued
+        return self._portfolio.position(symbol).quantity + queued
 
     async def _send_cancels(self) -> None:
         cancels, self._cancels = self._cancels, []
@@ -341,13 +442,33 @@ class RuntimeContext:
                     await self._orders.cancel(CancelOrder(cid, self._bot_id))
 
     def _on_bar_closed(self, event: BarClosed) -> None:
-        if event.bot_id == self._bot_id and event.symbol == self._instrument.symbol:
-            self._history.append(event.candle)
-            self._bars += 1
+        if event.bot_id != self._bot_id:
+            return
+        kept = self._history.get(event.symbol)
+        if kept is not None:
+            kept.append(event.candle)
+            if event.symbol == self._instrument.symbol:
+                self._bars += 1
 
     def _on_fill(self, event: OrderFilled) -> None:
-        if event.order.bot_id == self._bot_id and event.fill.symbol == self._instrument.symbol:
+        if event.order.bot_id == self._bot_id and event.fill.symbol in self._instruments:
             self._fills.append(event)
+
+    # -- warm-up (a resumed bot's strategy sees the bars it already saw, trading none) --
+
+    def warm_up_bar(self, candle: Candle) -> list[str]:
+        """Count a warm-up bar of the primary instrument as ``BarClosed`` would (history,
+        bar count); returns the timers it makes due."""
+        self._history[self._instrument.symbol].append(candle)
+        self._bars += 1
+        return self._timers.due(self._bars, self.now)
+
+    def discard_requests(self) -> None:
+        """Drop every order, cancel and linked order asked for (a warm-up trades nothing)."""
+        self.pending.clear()
+        self._cancels.clear()
+        for emulated in self._emulated.values():
+            emulated.drop_all()
 
 
 def _side(side: OrderSide | str) -> OrderSide:
@@ -364,7 +485,12 @@ class EquityPoint:
 
 
 class BotRuntime:
-    """Drives one strategy from a candle feed through an order manager and venue."""
+    """Drives one strategy through an order manager and venue, one time step at a time.
+
+    Alone (``run``), it replays its own feed: candles of its one instrument, or
+    ``BarSlice`` steps of several. On a shared account, ``AccountRuntime`` drives
+    ``step`` for every bot after matching the account's orders once per step.
+    """
 
     def __init__(
         self,
@@ -373,8 +499,8 @@ class BotRuntime:
         strategy: Strategy,
         instrument: Instrument,
         timeframe: str,
-        feed: AsyncIterable[Candle],
-        venue: CandleDrivenVenue,
+        feed: AsyncIterable[Candle] | AsyncIterable[BarSlice] | None,
+        venue: Venue,
         orders: OrderManager,
         portfolio: Portfolio,
         bus: EventBus,
@@ -384,6 +510,9 @@ class BotRuntime:
         on_bar: Callable[[Candle], None] | None = None,
         publish_marks: bool = False,
         approvals: ApprovalQueue | None = None,
+        instruments: Sequence[Instrument] = (),
+        drive_venue: bool = True,
+        warmup: Sequence[Candle] = (),
     ) -> None:
         self.bot_id = bot_id
         self.strategy = strategy
@@ -392,25 +521,51 @@ class BotRuntime:
         self._bar = timedelta(seconds=TIMEFRAME_SECONDS.get(timeframe, 3600))
         self._feed = feed
         self._venue = venue
+        # A shared account's runtime matches the venue itself, once for every bot.
+        self._drive_venue = drive_venue and venue.capabilities.candle_driven
         self._orders = orders
         self._portfolio = portfolio
         self._bus = bus
         self._clock = clock
         self._sandbox = StrategySandbox(bot_id, max_strategy_failures)
         self._ctx = RuntimeContext(
-            bot_id, instrument, portfolio, orders, clock, bus=bus, capabilities=venue.capabilities
+            bot_id,
+            instrument,
+            portfolio,
+            orders,
+            clock,
+            bus=bus,
+            capabilities=venue.capabilities,
+            instruments=instruments,
         )
+        self.symbols = self._ctx.symbols
         #: Who decides this bot's orders (its mode); None: the strategy, always.
         self.approvals = approvals
         if approvals is not None:
             self._ctx.awaiting_approval = lambda: bool(approvals.pending)
+            self._ctx.gate = self._gate
         self._stop = asyncio.Event()
         self._on_bar = on_bar
         self._publish_marks = publish_marks
         self.bars_seen = 0
+        #: Bars of the primary instrument the strategy sees before the feed, trading none
+        #: (see ``warm_up``).
+        self._warmup = warmup
         self.equity_curve: list[EquityPoint] | None = [] if record_equity else None
         #: Why the strategy is not being called (a risk limit paused the bot), or None.
         self.paused_reason: str | None = None
+
+    @property
+    def portfolio(self) -> Portfolio:
+        return self._portfolio
+
+    @property
+    def orders(self) -> OrderManager:
+        return self._orders
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -430,11 +585,49 @@ class BotRuntime:
     async def run(self) -> BotStatus:
         """Run until the feed ends (FINISHED), a stop is requested (STOPPED) or the
         strategy keeps failing (raises ``StrategyError``)."""
-        self._sandbox.call("on_start", lambda: self.strategy.on_start(self._ctx))
-        async for candle in self._feed:
+        if self._feed is None:
+            raise ConfigurationError(f"bot {self.bot_id} has no feed of its own to run on")
+        self.start()
+        await self.warm_up(self._warmup)
+        async for item in self._feed:
             if self._stop.is_set():
                 break
-            await self._step(candle)
+            if isinstance(item, BarSlice):
+                await self.step(item.ts, item.bars)
+            else:
+                await self.step(item.ts, {self.instrument.symbol: item})
+        return await self.finish()
+
+    def start(self) -> None:
+        self._sandbox.call("on_start", lambda: self.strategy.on_start(self._ctx))
+
+    async def warm_up(self, bars: Sequence[Candle]) -> None:
+        """Replay ``bars`` (of the primary instrument) through the strategy, trading none.
+
+        A bot resumed after a restart goes on from the bar it had reached; its strategy
+        object is new, so its indicators are rebuilt here from the bars it already saw.
+        Every order, cancel and linked order it asks for meanwhile is dropped; nothing is
+        matched, marked or published. A strategy whose state depends only on the bars and
+        on what the context shows (position, cash, open orders) then decides on the next
+        bar exactly as an uninterrupted run would.
+        """
+        for n, candle in enumerate(bars, start=1):
+            self._warm_bar(candle)
+            if n % WARMUP_YIELD_BARS == 0:
+                await asyncio.sleep(0)  # the GUI, the API and other bots go on meanwhile
+
+    def _warm_bar(self, candle: Candle) -> None:
+        self._clock.set(candle.ts + self._bar)
+        bars = {self.instrument.symbol: candle}
+        due = self._ctx.warm_up_bar(candle)
+        if self.control_mode is not ControlMode.MANUAL:
+            self._sandbox.call("on_bar", lambda: self.strategy.on_bars(self._ctx, bars))
+        for name in due:
+            self._fire_timer(name)
+        self._ctx.discard_requests()
+
+    async def finish(self) -> BotStatus:
+        """Tell the strategy it stops, and end what cannot outlive the bot."""
         self._sandbox.call("on_stop", lambda: self.strategy.on_stop(self._ctx))
         self._ctx.close()
         if self._venue.capabilities.candle_driven:
@@ -444,41 +637,58 @@ class BotRuntime:
             self._orders.publish_portfolio()  # the final marks, stored
         return BotStatus.STOPPED if self._stop.is_set() else BotStatus.FINISHED
 
-    async def _step(self, candle: Candle) -> None:
-        symbol = self.instrument.symbol
-        self._clock.set(candle.ts)
-        if self._venue.capabilities.candle_driven:
-            self._venue.process_bar(candle)
-        close_time = candle.ts + self._bar
+    async def step(self, ts: datetime, bars: Mapping[str, Candle]) -> None:
+        """One time step opened at ``ts``: match the venue (when this bot drives it),
+        then everything that happens at the bars' close."""
+        self._clock.set(ts)
+        if self._drive_venue:
+            process_bars = getattr(self._venue, "process_bars", None)
+            if process_bars is not None:
+                process_bars(bars)
+            elif (candle := bars.get(self.instrument.symbol)) is not None:
+                cast(CandleDrivenVenue, self._venue).process_bar(candle)
+        await self.advance(ts, bars)
+
+    async def advance(self, ts: datetime, bars: Mapping[str, Candle]) -> None:
+        """The bars opened at ``ts`` have closed (and the venue has matched them)."""
+        mine = {s: c for s, c in bars.items() if s in self._ctx._instruments}
+        if not mine:
+            return
+        close_time = ts + self._bar
         self._clock.set(close_time)
-        self._portfolio.mark(symbol, candle.close)
-        self.bars_seen += 1
+        for symbol, candle in mine.items():
+            self._portfolio.mark(symbol, candle.close)
+        primary = mine.get(self.instrument.symbol)
+        if primary is not None:
+            self.bars_seen += 1
+            if self._on_bar is not None:
+                self._on_bar(primary)
         if self.equity_curve is not None:
             self.equity_curve.append(EquityPoint(close_time, self._portfolio.valuation().equity))
-        if self._on_bar is not None:
-            self._on_bar(candle)
-        self._bus.publish(
-            BarClosed(close_time, self.bot_id, self._venue.name, symbol, self.timeframe, candle)
-        )
+        for symbol, candle in mine.items():
+            self._bus.publish(
+                BarClosed(close_time, self.bot_id, self._venue.name, symbol, self.timeframe, candle)
+            )
         if self._publish_marks:
             self._orders.publish_marks()
-        await self._apply_risk(candle.close)
+        await self._apply_risk(mine)
         if self.paused_reason is not None:
+            await self._ctx.step_emulated(mine)  # protective exits keep working
             return
         if self.control_mode is not ControlMode.MANUAL:  # manual: the trader sends orders
-            self._sandbox.call("on_bar", lambda: self.strategy.on_bar(self._ctx, candle))
-        await self._ctx.after_bar(candle, self._fire_timer)  # cancels, timers, emulated orders
+            self._sandbox.call("on_bar", lambda: self.strategy.on_bars(self._ctx, mine))
+        await self._ctx.after_bars(mine, self._fire_timer)  # cancels, timers, emulated orders
         pending, self._ctx.pending = self._ctx.pending, []
         for command in pending:
             try:
-                await self._send(command, candle.close)
+                await self._send(command, mine.get(command.symbol, primary))
             except StrategyError:
                 raise
             except Exception as exc:  # a malformed order from the strategy: count it
                 self._sandbox.call("order", _raiser(exc))
         self._sync_pause()
 
-    async def _apply_risk(self, close: Decimal) -> None:
+    async def _apply_risk(self, bars: Mapping[str, Candle]) -> None:
         """Feed the risk manager the new equity and send the exits its stops decide.
 
         The stops run before the strategy (and while the bot is paused): protecting an
@@ -488,14 +698,16 @@ class BotRuntime:
         if risk is None:
             return
         risk.on_mark(self._portfolio.valuation().equity, self._clock.now())
-        symbol = self.instrument.symbol
-        exits = risk.exit_orders(symbol, self._portfolio, close, self._orders.open_orders)
-        for command, why in exits:
-            log.info("bot %s: %s; closing the position", self.bot_id, why)
-            for other in self._orders.open_orders:  # they may lock what the exit sells
-                if other.symbol == symbol:
-                    await self._orders.cancel(CancelOrder(other.client_order_id, self.bot_id))
-            risk.stopper.track(await self._orders.submit(command))
+        for symbol, candle in bars.items():
+            exits = risk.exit_orders(
+                symbol, self._portfolio, candle.close, self._orders.open_orders
+            )
+            for command, why in exits:
+                log.info("bot %s: %s; closing the position", self.bot_id, why)
+                for other in self._orders.open_orders:  # they may lock what the exit sells
+                    if other.symbol == symbol:
+                        await self._orders.cancel(CancelOrder(other.client_order_id, self.bot_id))
+                risk.stopper.track(await self._orders.submit(command))
         self._sync_pause()
 
     def _sync_pause(self) -> None:
@@ -507,12 +719,23 @@ class BotRuntime:
     def control_mode(self) -> ControlMode:
         return self.approvals.mode if self.approvals is not None else ControlMode.AUTOMATED
 
-    async def _send(self, command: SubmitOrder, price: Decimal) -> None:
-        """A mixed bot's orders become proposals priced at ``price``; others go out."""
+    async def _send(self, command: SubmitOrder, bar: Candle | None) -> None:
+        """A mixed bot's orders become proposals priced at the bar's close; others go out."""
         if self.approvals is not None and self.approvals.mode is ControlMode.MIXED:
-            await self.approvals.propose(command, price)
+            if bar is None:
+                raise ValidationError(f"no price for {command.symbol} to propose the order at")
+            await self.approvals.propose(command, bar.close)
         else:
             await self._orders.submit(command)
+
+    async def _gate(self, command: SubmitOrder) -> Proposal | None:
+        """A mixed bot's emulated buy legs are proposed; sells (protection) go out."""
+        approvals = self.approvals
+        if approvals is None or approvals.mode is not ControlMode.MIXED:
+            return None
+        if command.side is not OrderSide.BUY:
+            return None
+        return await approvals.propose(command, self._ctx.price(command.symbol))
 
     def _fire_timer(self, name: str) -> None:
         if self.control_mode is not ControlMode.MANUAL:

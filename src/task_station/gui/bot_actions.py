@@ -1,4 +1,4 @@
-"""Start and stop bots from buttons: async service calls on the qasync loop.
+"""Start, stop and resume bots from buttons: async service calls on the qasync loop.
 
 A button's slot cannot await, so the call becomes a task on the one asyncio loop; its
 outcome comes back as a signal. A refused command (``TaskStationError``: already running,
@@ -14,12 +14,26 @@ from collections.abc import Awaitable, Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from task_station.domain.bots import BotDefinition
+from task_station.domain.bots import BotDefinition, BotStatus
 from task_station.domain.errors import TaskStationError
 from task_station.services.bots import BotService
 from task_station.services.principal import Principal
 
 log = logging.getLogger(__name__)
+
+#: How ``BotService`` words the error of a bot a risk limit paused (while it runs).
+PAUSED_PREFIX = "paused by a risk limit"
+
+
+def is_paused(bot: BotDefinition) -> bool:
+    """Whether a risk limit paused ``bot``, so a trader may resume it.
+
+    Accepts a ``paused`` status and a running bot whose error carries the pause reason,
+    the two ways the station has said it.
+    """
+    if bot.status.value == "paused":
+        return True
+    return bot.status is BotStatus.RUNNING and (bot.error or "").startswith(PAUSED_PREFIX)
 
 
 class BotActions(QObject):
@@ -40,6 +54,14 @@ class BotActions(QObject):
 
     def stop(self, bot_id: str) -> asyncio.Future[BotDefinition]:
         return self._launch("stop", lambda: self._bots.stop(self._actor, bot_id))
+
+    def resume(self, bot_id: str) -> asyncio.Future[BotDefinition]:
+        """Resume a bot a risk limit paused; refused (``failed``) when it is not paused."""
+
+        async def call() -> BotDefinition:
+            return self._bots.resume(self._actor, bot_id)
+
+        return self._launch("resume", call)
 
     @property
     def pending(self) -> int:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from task_station.domain.errors import TaskStationError
 from task_station.domain.events import KillSwitchChanged
+from task_station.domain.risk import KillSwitchState
 from task_station.domain.users import Role
 from task_station.engine.bus import EventBus
 from task_station.gui.live import BusLink
@@ -87,10 +88,12 @@ class KillSwitchDialog(QDialog):
 
 
 class KillSwitchControl(QObject):
-    """The actions and the status label; ``failed(message)`` / ``done(message)``."""
+    """The actions and the status label; ``failed(message)`` / ``done(message)``;
+    ``changed(engaged)`` whenever the state is shown afresh (the tray follows it)."""
 
     failed = Signal(str)
     done = Signal(str)
+    changed = Signal(bool)
 
     def __init__(self, bots: BotService, bus: EventBus, actor: Principal, parent: QWidget) -> None:
         super().__init__(parent)
@@ -128,6 +131,10 @@ class KillSwitchControl(QObject):
     def engaged(self) -> bool:
         return self._bots.global_risk.kill_switch.engaged
 
+    @property
+    def state(self) -> KillSwitchState:
+        return self._bots.global_risk.kill_switch
+
     def refresh(self) -> None:
         state = self._bots.global_risk.kill_switch
         can_trade = self._actor.role.can_trade()
@@ -142,6 +149,7 @@ class KillSwitchControl(QObject):
             self.status_label.setText("")
             self.status_label.setToolTip("")
             self.status_label.setStyleSheet("")
+        self.changed.emit(state.engaged)
 
     def open_dialog(self) -> KillSwitchDialog:
         """Open the confirmation (non-blocking); nothing happens unless it is confirmed."""

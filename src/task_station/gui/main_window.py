@@ -7,11 +7,12 @@ state that belongs to the GUI rather than to the station).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QWidget
 
 from task_station.domain.bots import BotStatus
+from task_station.domain.errors import TaskStationError
 from task_station.domain.events import BotStatusChanged
 from task_station.gui.bot_chart import BotChartPanel
 from task_station.gui.docks import BotsDock, OrdersDock, PortfolioDock
@@ -21,10 +22,16 @@ from task_station.gui.docks.proposals import ProposalsDock
 from task_station.gui.kill_switch import KillSwitchControl
 from task_station.gui.live import BusLink, Coalescer
 from task_station.gui.resources import app_icon
+from task_station.gui.tray import StationTray
 from task_station.services.bundle import Services
 from task_station.services.principal import Principal
 
 _GEOMETRY, _STATE = "main/geometry", "main/state"
+STRATEGY_POLL_MS = 3000
+
+
+#: Statuses of a bot whose task runs (a paused one still marks and protects its book).
+_RUNS = (BotStatus.RUNNING, BotStatus.PAUSED)
 
 
 class MainWindow(QMainWindow):
@@ -51,7 +58,12 @@ class MainWindow(QMainWindow):
         self.chart_panel = BotChartPanel(services.bots, services.orders, services.events, self)
         self.setCentralWidget(self.chart_panel)
         self.bots_dock = BotsDock(
-            services.bots, services.portfolio, services.events, principal, self
+            services.bots,
+            services.portfolio,
+            services.events,
+            principal,
+            self,
+            strategies=services.strategies,
         )
         self.orders_dock = OrdersDock(services.orders, services.bots, services.events, self)
         self.portfolio_dock = PortfolioDock(services.portfolio, services.events, self)
@@ -67,6 +79,7 @@ class MainWindow(QMainWindow):
         self.kill_switch.install(self)
         self.kill_switch.failed.connect(self.show_error)
         self.kill_switch.done.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.tray = StationTray(self, self.kill_switch)  # shown where the desktop has a tray
         self.bots_dock.bot_selected.connect(self.chart_panel.show_bot)
         self.bots_dock.error.connect(self.show_error)
         self.bots_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
@@ -82,6 +95,11 @@ class MainWindow(QMainWindow):
         self._update_running()
         self.select_default_bot()
         self._restore_layout()
+        # edited strategy files are picked up without a click (one stat per file)
+        self.strategy_poll = QTimer(self)
+        self.strategy_poll.setInterval(STRATEGY_POLL_MS)
+        self.strategy_poll.timeout.connect(self.poll_strategies)
+        self.strategy_poll.start()
 
     # -- layout ----------------------------------------------------------------------
 
@@ -105,6 +123,10 @@ class MainWindow(QMainWindow):
         new_bot.setEnabled(self.principal.role.can_trade())
         new_bot.triggered.connect(self.bots_dock.open_new_bot_dialog)
         station.addAction(new_bot)
+        self.reload_strategies_action = QAction("&Reload my strategies", self)
+        self.reload_strategies_action.setEnabled(self.principal.role.can_trade())
+        self.reload_strategies_action.triggered.connect(self.reload_strategies)
+        station.addAction(self.reload_strategies_action)
         station.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut("Ctrl+Q")
@@ -128,14 +150,14 @@ class MainWindow(QMainWindow):
     def select_default_bot(self) -> None:
         """Select the first running bot, else the first bot (if any)."""
         bots = self._services.bots.list()
-        running = [b for b in bots if b.status is BotStatus.RUNNING]
+        running = [b for b in bots if b.status in _RUNS]
         candidates = running or bots
         if candidates:
             self.bots_dock.select_bot(candidates[0].id)
 
     @property
     def running_count(self) -> int:
-        return sum(1 for b in self._services.bots.list() if b.status is BotStatus.RUNNING)
+        return sum(1 for b in self._services.bots.list() if b.status in _RUNS)
 
     def show_error(self, message: str) -> None:
         """Tell the trader without blocking: status bar plus a non-modal message box."""
@@ -146,6 +168,23 @@ class MainWindow(QMainWindow):
         )
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
+
+    def reload_strategies(self) -> None:
+        """Re-read the trader's strategy files; problems open a (non-modal) message."""
+        try:
+            result = self._services.strategies.reload(self.principal)
+        except TaskStationError as exc:
+            self.show_error(str(exc))
+            return
+        self.statusBar().showMessage(result.summary, 10000)
+        if result.errors:
+            self.show_error("Not loaded from your strategy files:\n" + "\n".join(result.errors))
+
+    def poll_strategies(self) -> None:
+        """Tell the trader in the status bar when an edited strategy file was reloaded."""
+        result = self._services.strategies.poll()
+        if result.changed:
+            self.statusBar().showMessage(result.summary, 10000)
 
     def _on_bot_status(self, event: BotStatusChanged) -> None:
         self._status_refresh.request()
@@ -174,5 +213,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
+        self.tray.hide()
         super().closeEvent(event)
         self.closed.emit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from task_station.domain.bots import BotDefinition, BotMode, BotStatus
 from task_station.domain.errors import NotFoundError
@@ -83,3 +83,19 @@ class SqlBotStore:
         with self._sessions.begin() as s:
             rows = s.scalars(select(BotRow).order_by(BotRow.created_at, BotRow.id))
             return [_to_bot(r) for r in rows]
+
+    def progress(self, bot_id: str) -> int:
+        with self._sessions.begin() as s:
+            row = s.get(BotRow, bot_id)
+            if row is None:
+                raise NotFoundError(f"bot {bot_id} does not exist")
+            return row.bars_done
+
+    def save_progress(self, bot_id: str, bars_done: int) -> None:
+        """One column only: a concurrent ``update`` of the definition cannot undo it."""
+        if bars_done < 0:
+            raise ValueError(f"bars_done must be >= 0, got {bars_done}")
+        with self._sessions.begin() as s:
+            done = s.execute(update(BotRow).where(BotRow.id == bot_id).values(bars_done=bars_done))
+            if getattr(done, "rowcount", 1) == 0:
+                raise NotFoundError(f"bot {bot_id} does not exist")

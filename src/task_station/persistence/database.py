@@ -33,6 +33,7 @@ from task_station.persistence.identity import SqlSessionStore, SqlUserStore
 from task_station.persistence.models import Base
 from task_station.persistence.orders import SqlOrderStore
 from task_station.persistence.portfolio import SqlPortfolioStore
+from task_station.persistence.risk import SqlKillSwitchStore
 
 _SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000")
 
@@ -116,6 +117,7 @@ class Database:
         self.sessions = SqlSessionStore(self._sessions)
         self.audit = SqlAuditLog(self._sessions)
         self.accounts = SqlAccountStore(self._sessions)
+        self.kill_switch = SqlKillSwitchStore(self._sessions)
 
     @property
     def url(self) -> str:

@@ -127,6 +127,8 @@ class BotRow(Base):
     data_source: Mapped[str] = mapped_column(String(1024))
     fee_bps: Mapped[Decimal]
     control_mode: Mapped[str] = mapped_column(String(16), server_default="automated")
+    #: Bars of its feed the bot has processed: where it resumes after a restart.
+    bars_done: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 # --- orders and fills -----------------------------------------------------------------
@@ -291,6 +293,22 @@ class RunRow(Base):
     finished_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16))
     output: Mapped[str | None] = mapped_column(Text)
+
+
+class KillSwitchRow(Base):
+    """The station's kill switch (one row, ``id`` = ``KILL_SWITCH_ID``), so an engaged
+    switch stays engaged across a restart."""
+
+    __tablename__ = "kill_switch"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    engaged: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str | None] = mapped_column(NAME)
+    reason: Mapped[str | None] = mapped_column(Text)
+    since: Mapped[datetime | None]
+
+
+KILL_SWITCH_ID = "station"
 
 
 # --- logs and market data -------------------------------------------------------------

@@ -6,12 +6,14 @@ from task_station.persistence.bots import SqlBotStore
 from task_station.persistence.identity import SqlSessionStore, SqlUserStore
 from task_station.persistence.orders import SqlOrderStore
 from task_station.persistence.portfolio import SqlPortfolioStore
+from task_station.persistence.risk import SqlKillSwitchStore
 
 __all__ = [
     "AuditEntry",
     "SqlAccountStore",
     "SqlAuditLog",
     "SqlBotStore",
+    "SqlKillSwitchStore",
     "SqlOrderStore",
     "SqlPortfolioStore",
     "SqlSessionStore",

@@ -1,4 +1,14 @@
-"""Bots: create, list, start, stop; each running bot is an asyncio task."""
+"""Bots: create, list, start, stop, pause and resume; each running bot is an asyncio task.
+
+Lifecycle: every status change (``BotStatus``) is stored, audited and published as
+``BotStatusChanged``. A running bot also stores how many bars of its feed it has
+processed (at most once per ``PROGRESS_PERSIST_SECONDS`` of wall time, at once when it
+orders or fills, and always when it stops, pauses or finishes). When the station
+starts again, ``resume_after_restart`` puts the bots it left starting, running or
+paused back to work from that bar, with their stored portfolio, after reconciling
+their open orders; the strategy is warmed up on the bars it already saw with every
+order dropped (``BotRuntime.warm_up``), so no bar is traded twice.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +16,10 @@ import asyncio
 import builtins
 import contextlib
 import logging
+import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from task_station.domain.bots import BotDefinition, BotStatus
@@ -21,10 +32,17 @@ from task_station.domain.errors import (
     TaskStationError,
     ValidationError,
 )
-from task_station.domain.events import BotStatusChanged, RiskBreached
+from task_station.domain.events import (
+    BotStatusChanged,
+    OrderDenied,
+    OrderFilled,
+    OrderUpdated,
+    RiskBreached,
+)
 from task_station.domain.instruments import Instrument
 from task_station.domain.money import ZERO, bps_to_rate, to_decimal
 from task_station.domain.ports import AuditLog, BotStore, OrderStore, PortfolioStore
+from task_station.domain.proposals import ControlMode
 from task_station.domain.risk import (
     KillSwitchState,
     PositionStops,
@@ -41,19 +59,31 @@ from task_station.engine.risk import GlobalRisk, RiskManager
 from task_station.engine.runtime import BotRuntime
 from task_station.services.market import MarketService
 from task_station.services.principal import Principal
-from task_station.strategies.registry import build_strategy
+from task_station.strategies.catalog import StrategyCatalog
 from task_station.venues.matching.paper_venue import MatchingPaperVenue
 
 log = logging.getLogger(__name__)
+
+#: Wall-clock seconds between two stored feed positions of a running bot (an order or a
+#: fill stores it at once: a resumed bot must never replay a bar it traded on).
+PROGRESS_PERSIST_SECONDS = 1.0
 
 
 @dataclass
 class _Running:
     runtime: BotRuntime
-    feed: ReplayFeed
+    feed: ReplayFeed[Candle]
     orders: OrderManager
+    start: int = 0  # the feed position this run started from
     task: asyncio.Task[None] | None = None
     bars: list[Candle] = field(default_factory=list)
+    persisted_at: float = 0.0  # time.monotonic() of the last stored position
+    suspending: bool = False  # the station is closing: keep the stored status
+
+    @property
+    def bars_done(self) -> int:
+        """Bars of the feed processed so far (the strategy has seen them)."""
+        return self.start + self.runtime.bars_seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +137,11 @@ class BotService:
         fast_forward_bars: int = 0,
         risk: GlobalRisk | None = None,
         approvals: ApprovalRegistry | None = None,
+        strategies: StrategyCatalog | None = None,
     ) -> None:
         self._bots = bots
+        # the station's strategies (its user files too); built-ins only when not given
+        self._strategies = strategies if strategies is not None else StrategyCatalog()
         self._orders = orders
         self._portfolios = portfolios
         self._audit = audit
@@ -118,12 +151,14 @@ class BotService:
         self._pace = pace
         self._fast_forward = fast_forward_bars
         self._running: dict[str, _Running] = {}
-        self._resume_at: dict[str, int] = {}
         self._history: dict[str, list[Candle]] = {}
         self._risk = risk if risk is not None else GlobalRisk(bus=bus)
         self._approvals = approvals  # mixed and manual bots' queues (None: all automated)
         self._stop_reasons: dict[str, str] = {}
         bus.subscribe(RiskBreached, self._on_risk_breached)
+        bus.subscribe(OrderUpdated, self._on_order_event)
+        bus.subscribe(OrderFilled, self._on_order_event)
+        bus.subscribe(OrderDenied, self._on_order_event)
 
     # -- queries ---------------------------------------------------------------
 
@@ -159,17 +194,25 @@ class BotService:
         fee_bps: object = Decimal(10),
         risk_limits: RiskLimits | Mapping[str, object] | None = None,
         stops: PositionStops | Mapping[str, object] | None = None,
+        control_mode: ControlMode | str = ControlMode.AUTOMATED,
     ) -> BotDefinition:
         """Validate everything first; store nothing unless the bot can run.
 
         ``risk_limits`` and ``stops`` are kept inside the stored parameters (a JSON
         document already), so they survive restarts without a schema change.
+        ``control_mode`` says who decides its orders (automated, mixed or manual).
         """
         actor.require_trader("create bots")
         name = name.strip()
         if not name or len(name) > 80:
             raise ValidationError("the bot name must have 1-80 characters")
-        built = build_strategy(strategy, params)
+        built = self._strategies.build(strategy, params)
+        if built.min_symbols > 1:
+            raise ValidationError(
+                f"{strategy} trades {built.min_symbols} or more symbols together, and a "
+                f"station bot trades one; run it in an account backtest "
+                f"(task-station account-backtest)"
+            )
         budget = to_decimal(quote_budget, name="quote_budget")
         if budget <= ZERO:
             raise ValidationError(f"quote_budget must be positive, got {budget}")
@@ -178,6 +221,13 @@ class BotService:
             raise ValidationError(f"fee_bps must be between 0 and 1000, got {fee}")
         Instrument.from_symbol(symbol)
         limits, bot_stops = _limits_of(risk_limits), _stops_of(stops)
+        try:
+            mode = ControlMode(str(control_mode).strip().lower())
+        except ValueError:
+            allowed = ", ".join(m.value for m in ControlMode)
+            raise ValidationError(
+                f"control_mode {control_mode!r} is not one of {allowed}"
+            ) from None
         series = self._market.series(data_source)
         bot = BotDefinition(
             id=uuid.uuid4().hex,
@@ -196,6 +246,7 @@ class BotService:
             owner=actor.username,
             data_source=data_source,
             fee_bps=fee,
+            control_mode=mode,
         )
         self._bots.add(bot)
         self._publish(bot)  # every face learns of a bot created by any other face
@@ -205,6 +256,11 @@ class BotService:
         return bot
 
     async def start(self, actor: Principal, bot_id: str) -> BotDefinition:
+        """created/stopped/error -> starting (open orders reconciled) -> running.
+
+        A bot started again goes on from the bar it had reached, its strategy warmed up
+        on the bars before. A start that fails leaves the bot in ERROR, saying why.
+        """
         actor.require_trader("start bots")
         bot = self.get(bot_id)
         if bot_id in self._running:
@@ -212,24 +268,28 @@ class BotService:
         switch = self._risk.kill_switch
         if switch.engaged:
             raise ConflictError(f"{switch.describe()}; an admin must release it before bots start")
-        running = bot.with_status(BotStatus.RUNNING)
-        prepared = self._prepare(running)
-        # Orders a previous run left open (e.g. the station crashed) are settled first.
-        await prepared.orders.reconcile(self._audit)
-        self._bots.update(running)
-        self._running[bot_id] = prepared
-        prepared.task = asyncio.create_task(self._run(running, prepared), name=f"bot-{bot.name}")
+        starting = self._transition(bot, BotStatus.STARTING)
+        try:
+            prepared = await self._launch_prepared(starting)
+        except Exception as exc:
+            self._transition(starting, BotStatus.ERROR, f"could not start: {exc}")
+            raise
+        if (switch := self._risk.kill_switch).engaged:  # engaged while it reconciled
+            self._release(bot_id, prepared)
+            self._transition(starting, BotStatus.STOPPED, f"not started: {switch.describe()}")
+            raise ConflictError(f"{switch.describe()}; an admin must release it before bots start")
+        running = self._transition(starting, BotStatus.RUNNING, launch=prepared)
         self._audit.record(self._clock.now(), actor.username, "bot.start", bot_id)
-        self._publish(running)
         return running
 
     async def stop(self, actor: Principal, bot_id: str) -> BotDefinition:
+        """running/paused -> stopping -> stopped (its open orders canceled)."""
         actor.require_trader("stop bots")
         bot = self.get(bot_id)
         entry = self._running.get(bot_id)
         if entry is None:
             raise ConflictError(f"bot {bot.name!r} is not running")
-        entry.runtime.request_stop()
+        self._request_stop(bot, entry)
         if entry.task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await entry.task
@@ -237,25 +297,71 @@ class BotService:
         return self.get(bot_id)
 
     async def shutdown(self) -> None:
-        """Stop every running bot (the station is closing)."""
+        """End every bot's task because the station is closing; their status stays.
+
+        Closing the station is not a trader's decision to stop a bot: a bot stored as
+        running (or paused) keeps that status, with the bar it reached and its book, and
+        ``resume_after_restart`` puts it back to work when the station starts again.
+        """
         for bot_id, entry in list(self._running.items()):
+            entry.suspending = True
             entry.runtime.request_stop()
             if entry.task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await entry.task
-            log.info("bot %s stopped for shutdown", bot_id)
+            log.info("bot %s suspended for shutdown at bar %d", bot_id, entry.bars_done)
 
-    def recover_after_restart(self) -> builtins.list[BotDefinition]:
-        """Bots stored as RUNNING belonged to a process that died: mark them STOPPED."""
-        recovered = []
+    async def resume_after_restart(self) -> builtins.list[BotDefinition]:
+        """Put back to work the bots the last run of the station left live.
+
+        Call it once when the station starts, with the event loop running. Bots stored
+        as starting or running resume running, paused ones resume paused (their stops
+        still work, their strategy waits for a trader), each from the bar it had reached
+        with its stored book, its open orders reconciled first. Bots stored as stopping
+        become stopped. A bot that cannot resume (its strategy or data is gone, the kill
+        switch is engaged) is stored with the reason and does not keep the others from
+        resuming. Returns every bot handled, as it is now.
+        """
+        handled = []
         for bot in self._bots.list():
-            if bot.status is BotStatus.RUNNING and bot.id not in self._running:
-                stopped = bot.with_status(
-                    BotStatus.STOPPED, "the station stopped while the bot ran"
-                )
-                self._bots.update(stopped)
-                recovered.append(stopped)
-        return recovered
+            if not bot.status.is_live or bot.id in self._running:
+                continue
+            handled.append(await self._resume_one(bot))
+        return handled
+
+    async def _resume_one(self, bot: BotDefinition) -> BotDefinition:
+        if bot.status is BotStatus.STOPPING:
+            why = "the station closed while the bot was stopping"
+            self._audit.record(self._clock.now(), "system", "bot.stop", bot.id, why)
+            return self._transition(bot, BotStatus.STOPPED, why)
+        switch = self._risk.kill_switch
+        if switch.engaged:
+            why = f"not resumed after the restart: {switch.describe()}"
+            self._audit.record(self._clock.now(), "system", "bot.stop", bot.id, why)
+            if bot.status is not BotStatus.STARTING:
+                bot = self._transition(bot, BotStatus.STOPPING, why)
+            return self._transition(bot, BotStatus.STOPPED, why)
+        paused = bot.error if bot.status is BotStatus.PAUSED else None
+        try:
+            prepared = await self._launch_prepared(bot, paused=paused)
+        except Exception as exc:  # one broken bot must not keep the others down
+            log.exception("bot %s could not resume after the restart", bot.id)
+            why = f"could not resume after the restart: {exc}; fix the cause, then start it again"
+            self._audit.record(self._clock.now(), "system", "bot.error", bot.id, why)
+            return self._transition(bot, BotStatus.ERROR, why)
+        target = BotStatus.PAUSED if paused is not None else BotStatus.RUNNING
+        self._audit.record(
+            self._clock.now(),
+            "system",
+            "bot.resume",
+            bot.id,
+            f"after restart at bar {prepared.start}",
+        )
+        if bot.status is BotStatus.STARTING:
+            return self._transition(bot, target, paused, launch=prepared)
+        self._launch(bot, prepared)
+        self._publish(bot)  # still running (or paused): every face learns it runs again
+        return bot
 
     # -- risk ------------------------------------------------------------------
 
@@ -309,7 +415,7 @@ class BotService:
             )
         for bot_id, entry in entries:
             self._stop_reasons[bot_id] = f"stopped by the kill switch: {reason}"
-            entry.runtime.request_stop()
+            self._request_stop(self.get(bot_id), entry)
         stopped = []
         for bot_id, entry in entries:
             if entry.task is not None:
@@ -333,34 +439,108 @@ class BotService:
         return state
 
     def resume(self, actor: Principal, bot_id: str) -> BotDefinition:
-        """Call a bot's strategy again after a risk limit paused it (it kept running)."""
+        """paused -> running: call the strategy again after a risk limit paused it."""
         actor.require_trader("resume bots")
         bot = self.get(bot_id)
         entry = self._running.get(bot_id)
-        if entry is None or entry.runtime.paused_reason is None:
+        if entry is None or bot.status is not BotStatus.PAUSED:
             raise ConflictError(f"bot {bot.name!r} is not paused")
         entry.runtime.resume()
-        resumed = replace(bot, error=None)
-        self._bots.update(resumed)
+        self._save_progress(bot_id, entry)
+        resumed = self._transition(bot, BotStatus.RUNNING)
         self._audit.record(self._clock.now(), actor.username, "bot.resume", bot_id)
-        self._publish(resumed)
         return resumed
 
     def _on_risk_breached(self, event: RiskBreached) -> None:
-        """A limit paused a bot: keep the reason on the bot, where every face shows it."""
+        """A limit paused a bot: store it PAUSED with the reason, where every face shows it."""
         if not event.paused or event.bot_id is None or event.bot_id not in self._running:
             return
         bot = self.get(event.bot_id)
-        paused = replace(bot, error=f"paused by a risk limit: {event.message}")
-        self._bots.update(paused)
+        if bot.status is not BotStatus.RUNNING:
+            return
+        self._save_progress(bot.id, self._running[bot.id])
+        self._transition(bot, BotStatus.PAUSED, f"paused by a risk limit: {event.message}")
         self._audit.record(self._clock.now(), "risk", "bot.pause", bot.id, event.message)
-        self._publish(paused)
+
+    def _on_order_event(self, event: OrderUpdated | OrderFilled | OrderDenied) -> None:
+        """A bot's order changed: store its position now, so a resume never replays it."""
+        bot_id = event.order.bot_id
+        entry = self._running.get(bot_id) if bot_id is not None else None
+        if bot_id is not None and entry is not None:
+            self._save_progress(bot_id, entry)
 
     # -- internals -------------------------------------------------------------
 
+    async def _launch_prepared(self, bot: BotDefinition, paused: str | None = None) -> _Running:
+        """Build the bot's runtime and settle the orders a previous run left open.
+
+        ``paused``: the bot comes back paused for that reason (its strategy waits).
+        """
+        prepared = self._prepare(bot)
+        if paused is not None:
+            prepared.runtime.pause(paused)
+        try:
+            # Orders a previous run left open (e.g. the station crashed) are settled first.
+            await prepared.orders.reconcile(self._audit)
+        except BaseException:
+            self._release(bot.id, prepared)
+            raise
+        return prepared
+
+    def _launch(self, bot: BotDefinition, prepared: _Running) -> None:
+        self._running[bot.id] = prepared
+        prepared.persisted_at = time.monotonic()
+        prepared.task = asyncio.create_task(self._run(bot, prepared), name=f"bot-{bot.name}")
+
+    def _release(self, bot_id: str, entry: _Running) -> None:
+        """Undo what preparing the bot registered (its approvals queue, its risk book)."""
+        if self._approvals is not None:  # nothing can be sent now: pending ones expire
+            self._approvals.close(bot_id, "the bot stopped")
+        if entry.orders.risk is not None:
+            entry.orders.risk.detach()
+
+    def _request_stop(self, bot: BotDefinition, entry: _Running) -> None:
+        """running/paused -> stopping (stored), then ask the runtime to stop."""
+        if bot.status in (BotStatus.RUNNING, BotStatus.PAUSED):
+            self._transition(bot, BotStatus.STOPPING, bot.error)
+        entry.runtime.request_stop()
+
+    def _transition(
+        self,
+        bot: BotDefinition,
+        status: BotStatus,
+        error: str | None = None,
+        *,
+        launch: _Running | None = None,
+    ) -> BotDefinition:
+        """Store the bot's new status, start its task when ``launch``, then tell everyone."""
+        changed = bot.with_status(status, error)
+        self._bots.update(changed)
+        if launch is not None:
+            self._launch(changed, launch)
+        self._publish(changed)
+        return changed
+
+    def _save_progress(self, bot_id: str, entry: _Running) -> None:
+        self._bots.save_progress(bot_id, entry.bars_done)
+        entry.persisted_at = time.monotonic()
+
+    def _on_bar(self, bot_id: str, history: builtins.list[Candle]) -> Callable[[Candle], None]:
+        """The runtime's per-bar hook: the chart's bars, and the throttled position."""
+
+        def on_bar(candle: Candle) -> None:
+            history.append(candle)
+            entry = self._running.get(bot_id)
+            if entry is not None and (
+                time.monotonic() - entry.persisted_at >= PROGRESS_PERSIST_SECONDS
+            ):
+                self._save_progress(bot_id, entry)
+
+        return on_bar
+
     def _prepare(self, bot: BotDefinition) -> _Running:
         strategy_params, limits, stops = split_bot_params(bot.params)
-        strategy = build_strategy(bot.strategy, strategy_params)
+        strategy = self._strategies.build(bot.strategy, strategy_params)
         instrument = Instrument.from_symbol(bot.symbol, venue=bot.venue)
         candles = self._market.series(bot.data_source).candles
         snapshot = self._portfolios.load(bot.id)
@@ -368,7 +548,7 @@ class BotService:
             portfolio = Portfolio(bot.id, instrument.quote, {instrument.quote: bot.quote_budget})
         else:
             portfolio = Portfolio.from_snapshot(snapshot, instrument.quote)
-        start = self._resume_at.get(bot.id, 0)
+        start = min(self._bots.progress(bot.id), len(candles))
         clock = ManualClock(candles[min(start, len(candles) - 1)].ts)
         fee = bps_to_rate(bot.fee_bps)
         balances = {b.asset: b.total for b in portfolio.snapshot().balances}
@@ -395,11 +575,12 @@ class BotService:
             portfolio=portfolio,
             bus=self._bus,
             clock=clock,
-            on_bar=history.append,
+            on_bar=self._on_bar(bot.id, history),
             publish_marks=True,
             approvals=None if self._approvals is None else self._approvals.open(bot, orders),
+            warmup=candles[:start],  # the bars it already saw: rebuilt, never re-traded
         )
-        return _Running(runtime, feed, orders)
+        return _Running(runtime, feed, orders, start=start)
 
     async def _run(self, bot: BotDefinition, entry: _Running) -> None:
         status, error = BotStatus.ERROR, None
@@ -411,22 +592,27 @@ class BotService:
             log.exception("bot %s crashed", bot.id)
             error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
-            self._resume_at[bot.id] = entry.feed.position
             self._running.pop(bot.id, None)
-            if self._approvals is not None:  # nothing can be sent now: pending ones expire
-                self._approvals.close(bot.id, "the bot stopped")
-            if entry.orders.risk is not None:
-                entry.orders.risk.detach()
+            self._release(bot.id, entry)
+        # Not in ``finally``: a canceled task (the loop torn down) leaves the stored
+        # position as a crash would, which a resume handles.
+        self._bots.save_progress(bot.id, entry.bars_done)
         stop_reason = self._stop_reasons.pop(bot.id, None)
         error = error or stop_reason
         current = self.get(bot.id)
-        if current.status is not BotStatus.RUNNING:
+        if not current.status.is_live:
             # Someone else (another process on this database) already changed it.
             log.warning("bot %s ended as %s but is stored as %s", bot.id, status, current.status)
             return
-        final = current.with_status(status, error)
-        self._bots.update(final)
-        self._publish(final)
+        if (
+            status is BotStatus.STOPPED
+            and entry.suspending
+            and current.status in (BotStatus.RUNNING, BotStatus.PAUSED)
+        ):
+            return  # the station is closing: it resumes from here when it starts again
+        if status is BotStatus.STOPPED and current.status is not BotStatus.STOPPING:
+            current = self._transition(current, BotStatus.STOPPING, current.error)
+        self._transition(current, status, error)
 
     def _publish(self, bot: BotDefinition) -> None:
         self._bus.publish(

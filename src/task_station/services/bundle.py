@@ -13,6 +13,7 @@ from task_station.services.dex import DexService
 from task_station.services.market import MarketService
 from task_station.services.presets import PresetService
 from task_station.services.proposals import ProposalService
+from task_station.services.strategies import StrategyService
 from task_station.services.trading import OrderService, PortfolioService
 from task_station.services.users import AuthService, UserService
 
@@ -34,3 +35,4 @@ class Services:
     dex: DexService
     proposals: ProposalService
     presets: PresetService = field(default_factory=PresetService)
+    strategies: StrategyService = field(default_factory=StrategyService)

@@ -30,6 +30,18 @@ class StrategyContext(Protocol):
     def instrument(self) -> Instrument: ...
 
     @property
+    def symbols(self) -> tuple[str, ...]:
+        """Every symbol this bot trades, its primary instrument first."""
+
+    def instrument_of(self, symbol: str | None = None) -> Instrument: ...
+
+    def price(self, symbol: str | None = None) -> Decimal:
+        """The last close of ``symbol`` (default: the primary instrument)."""
+
+    def position_of(self, symbol: str) -> Decimal:
+        """Base quantity of ``symbol`` held by this bot."""
+
+    @property
     def position(self) -> Decimal:
         """Base quantity held by this bot (positive long)."""
 
@@ -40,16 +52,22 @@ class StrategyContext(Protocol):
     @property
     def has_open_orders(self) -> bool: ...
 
+    # Every order helper takes ``symbol=`` for a bot trading several instruments;
+    # without it the order is for the primary instrument.
+
     def buy(
         self,
         *,
         quantity: Decimal | None = None,
         quote_quantity: Decimal | None = None,
         price: Decimal | None = None,
+        symbol: str | None = None,
     ) -> None:
         """Ask to buy ``quantity`` base (or spend ``quote_quantity``); ``price`` makes it a limit."""
 
-    def sell(self, *, quantity: Decimal, price: Decimal | None = None) -> None: ...
+    def sell(
+        self, *, quantity: Decimal, price: Decimal | None = None, symbol: str | None = None
+    ) -> None: ...
 
     def log(self, message: str) -> None: ...
 
@@ -72,7 +90,7 @@ class StrategyContext(Protocol):
     def fills(self) -> Sequence[OrderFilled]:
         """This bot's executions since its previous bar, oldest first (order and fill)."""
 
-    def history(self, bars: int) -> Sequence[Candle]:
+    def history(self, bars: int, symbol: str | None = None) -> Sequence[Candle]:
         """The last ``bars`` closed candles, oldest first, the current one included."""
 
     def limit(
@@ -84,6 +102,7 @@ class StrategyContext(Protocol):
         post_only: bool = False,
         time_in_force: TimeInForce = TimeInForce.GTC,
         reduce_only: bool = False,
+        symbol: str | None = None,
     ) -> None:
         """A limit order with the venue flags ``buy``/``sell`` do not expose."""
 
@@ -93,6 +112,8 @@ class StrategyContext(Protocol):
         quantity: Decimal,
         trigger_price: Decimal,
         limit_price: Decimal | None = None,
+        *,
+        symbol: str | None = None,
     ) -> None:
         """A stop-market (or stop-limit with ``limit_price``) order that works once the
         market trades at ``trigger_price``."""
@@ -104,6 +125,8 @@ class StrategyContext(Protocol):
         price: Decimal,
         trigger_price: Decimal,
         stop_limit_price: Decimal | None = None,
+        *,
+        symbol: str | None = None,
     ) -> None:
         """One-cancels-the-other: a limit at ``price`` and a stop at ``trigger_price``;
         when either trades, the other is canceled."""
@@ -115,18 +138,27 @@ class StrategyContext(Protocol):
         entry_price: Decimal | None,
         stop_loss: Decimal,
         take_profit: Decimal,
+        *,
+        symbol: str | None = None,
     ) -> None:
         """An entry (market when ``entry_price`` is None, else limit), then once it has
         filled an OCO pair of exits: a take-profit limit and a stop-loss."""
 
-    def trailing_stop(self, side: OrderSide | str, quantity: Decimal, trail_pct: Decimal) -> None:
+    def trailing_stop(
+        self,
+        side: OrderSide | str,
+        quantity: Decimal,
+        trail_pct: Decimal,
+        *,
+        symbol: str | None = None,
+    ) -> None:
         """A stop that follows the best price since it was placed at ``trail_pct`` behind
         it (a sell trails the highest high, a buy the lowest low) and never moves back."""
 
-    def target_position(self, quantity: Decimal) -> None:
+    def target_position(self, quantity: Decimal, *, symbol: str | None = None) -> None:
         """Trade at market what it takes to hold ``quantity`` base."""
 
-    def target_percent(self, fraction: Decimal) -> None:
+    def target_percent(self, fraction: Decimal, *, symbol: str | None = None) -> None:
         """Trade at market what it takes to hold ``fraction`` of equity in the base asset."""
 
     def cancel(self, client_order_id: str) -> None:
@@ -149,6 +181,8 @@ class Strategy(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
     params: ClassVar[Sequence[Param]] = ()
+    #: How many symbols the strategy needs at least (rotation and pairs need two).
+    min_symbols: ClassVar[int] = 1
 
     def __init__(self, params: Mapping[str, object] | None = None) -> None:
         self.p: dict[str, ParamValue] = validate_params(self.name, self.params, params or {})
@@ -162,7 +196,17 @@ class Strategy(ABC):
 
     @abstractmethod
     def on_bar(self, ctx: StrategyContext, candle: Candle) -> None:
-        """Called when a bar closes."""
+        """Called when a bar of the primary instrument closes."""
+
+    def on_bars(self, ctx: StrategyContext, bars: Mapping[str, Candle]) -> None:
+        """Called once per time step with the bars of this bot's symbols that closed.
+
+        The default hands the primary instrument's bar to ``on_bar``; strategies that
+        trade several symbols (rotation, pairs) override this instead.
+        """
+        candle = bars.get(ctx.instrument.symbol)
+        if candle is not None:
+            self.on_bar(ctx, candle)
 
     def on_stop(self, ctx: StrategyContext) -> None:
         """Called once when the bot stops."""

@@ -14,6 +14,8 @@ from task_station.strategies.ema_cross import EmaCross
 from task_station.strategies.grid import Grid
 from task_station.strategies.macd_trend import MacdTrend
 from task_station.strategies.market_making import MarketMaking
+from task_station.strategies.momentum_rotation import MomentumRotation
+from task_station.strategies.pairs_trading import PairsTrading
 from task_station.strategies.rsi_reversion import RsiReversion
 from task_station.strategies.rules import RuleStrategy
 from task_station.strategies.sma_cross import SmaCross
@@ -37,6 +39,8 @@ BUILTIN: dict[str, type[Strategy]] = {
         MarketMaking,
         Twap,
         Vwap,
+        MomentumRotation,
+        PairsTrading,
         RuleStrategy,
     )
 }

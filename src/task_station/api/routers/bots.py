@@ -1,4 +1,4 @@
-"""Bots: list, create, inspect, start and stop (permissions are the services' job)."""
+"""Bots: list, create, inspect, start, stop and resume (permissions are the services' job)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ router = APIRouter(prefix="/bots", tags=["bots"], dependencies=REQUIRE_LOGIN)
 
 @router.get("")
 async def list_bots(services: ServicesDep) -> list[BotOut]:
-    return [BotOut.model_validate(bot) for bot in services.bots.list()]
+    return [BotOut.of(bot) for bot in services.bots.list()]
 
 
 @router.post("", status_code=201)
 async def create_bot(body: BotCreate, principal: PrincipalDep, services: ServicesDep) -> BotOut:
+    """Create a bot with its strategy, limits, stops and control mode; nothing is stored
+    unless all of them are valid."""
     bot = services.bots.create(
         principal,
         name=body.name,
@@ -26,20 +28,29 @@ async def create_bot(body: BotCreate, principal: PrincipalDep, services: Service
         symbol=body.symbol,
         data_source=body.data_source,
         fee_bps=body.fee_bps,
+        risk_limits=None if body.risk_limits is None else body.risk_limits.to_mapping(),
+        stops=None if body.stops is None else body.stops.to_mapping(),
+        control_mode=body.control_mode,
     )
-    return BotOut.model_validate(bot)
+    return BotOut.of(bot)
 
 
 @router.get("/{bot_id}")
 async def get_bot(bot_id: str, services: ServicesDep) -> BotOut:
-    return BotOut.model_validate(services.bots.get(bot_id))
+    return BotOut.of(services.bots.get(bot_id))
 
 
 @router.post("/{bot_id}/start")
 async def start_bot(bot_id: str, principal: PrincipalDep, services: ServicesDep) -> BotOut:
-    return BotOut.model_validate(await services.bots.start(principal, bot_id))
+    return BotOut.of(await services.bots.start(principal, bot_id))
 
 
 @router.post("/{bot_id}/stop")
 async def stop_bot(bot_id: str, principal: PrincipalDep, services: ServicesDep) -> BotOut:
-    return BotOut.model_validate(await services.bots.stop(principal, bot_id))
+    return BotOut.of(await services.bots.stop(principal, bot_id))
+
+
+@router.post("/{bot_id}/resume")
+async def resume_bot(bot_id: str, principal: PrincipalDep, services: ServicesDep) -> BotOut:
+    """Let a bot that a risk limit paused decide again (409 when it is not paused)."""
+    return BotOut.of(services.bots.resume(principal, bot_id))

@@ -18,6 +18,7 @@ class PresetOut(BaseModel):
     name: str
     family: str
     symbol: str
+    symbols: list[str]  # every symbol it trades, the primary first
     timeframe: str
     market_type: str
     risk_profile: str
@@ -35,6 +36,7 @@ def _out(preset: Preset) -> PresetOut:
         name=preset.name,
         family=preset.family,
         symbol=preset.symbol,
+        symbols=list(preset.all_symbols),
         timeframe=preset.timeframe,
         market_type=preset.market_type,
         risk_profile=preset.risk_profile,

@@ -12,8 +12,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from task_station.api.deps import REQUIRE_LOGIN, PrincipalDep, ServicesDep
-from task_station.api.schemas import Money
-from task_station.domain.risk import KillSwitchState, PositionStops, RiskLimits
+from task_station.api.schemas import LimitsOut, StopsOut
+from task_station.domain.risk import KillSwitchState
 
 router = APIRouter(prefix="/risk", tags=["risk"], dependencies=REQUIRE_LOGIN)
 
@@ -39,44 +39,6 @@ class KillSwitchOut(BaseModel):
             reason=state.reason,
             since=state.since,
             message=state.describe(),
-        )
-
-
-class LimitsOut(BaseModel):
-    """Money and quantities as exact strings; ``null`` is no limit."""
-
-    max_position: Money | None
-    max_order_notional: Money | None
-    max_open_orders: int | None
-    max_daily_loss: Money | None
-    max_drawdown: Money | None
-    max_orders_per_minute: int | None
-    pause_on: list[str]
-
-    @classmethod
-    def of(cls, limits: RiskLimits) -> LimitsOut:
-        return cls(
-            max_position=limits.max_position,
-            max_order_notional=limits.max_order_notional,
-            max_open_orders=limits.max_open_orders,
-            max_daily_loss=limits.max_daily_loss,
-            max_drawdown=limits.max_drawdown,
-            max_orders_per_minute=limits.max_orders_per_minute,
-            pause_on=sorted(k.value for k in limits.pause_on),
-        )
-
-
-class StopsOut(BaseModel):
-    stop_loss_pct: Money | None
-    take_profit_pct: Money | None
-    trailing_stop_pct: Money | None
-
-    @classmethod
-    def of(cls, stops: PositionStops) -> StopsOut:
-        return cls(
-            stop_loss_pct=stops.stop_loss_pct,
-            take_profit_pct=stops.take_profit_pct,
-            trailing_stop_pct=stops.trailing_stop_pct,
         )
 
 

@@ -1,4 +1,9 @@
-"""The strategy catalogue and each strategy's parameter schema, for bot forms."""
+"""The strategy catalogue and each strategy's parameter schema, for bot forms.
+
+The list includes the trader's own strategy files (``origin: user``);
+``POST /strategies/reload`` re-reads them after an edit, for a headless station where
+no GUI polls the folder.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,10 @@ from decimal import Decimal
 
 from fastapi import APIRouter
 
-from task_station.api.deps import REQUIRE_LOGIN
-from task_station.api.schemas import ParamOut, StrategyOut, format_money
+from task_station.api.deps import REQUIRE_LOGIN, PrincipalDep, ServicesDep
+from task_station.api.schemas import ParamOut, StrategyOut, StrategyReloadOut, format_money
+from task_station.strategies.catalog import StrategyInfo
 from task_station.strategies.params import Param, ParamValue
-from task_station.strategies.registry import strategy_class, strategy_names
 
 router = APIRouter(prefix="/strategies", tags=["strategies"], dependencies=REQUIRE_LOGIN)
 
@@ -30,13 +35,33 @@ def _param(param: Param) -> ParamOut:
         description=param.description,
         minimum=_value(param.minimum),
         maximum=_value(param.maximum),
+        step=_value(param.step),
+    )
+
+
+def _strategy(info: StrategyInfo) -> StrategyOut:
+    return StrategyOut(
+        name=info.name,
+        description=info.description,
+        params=[_param(p) for p in info.params],
+        origin=info.origin,
+        file=None if info.path is None else info.path.name,
     )
 
 
 @router.get("")
-async def list_strategies() -> list[StrategyOut]:
-    return [
-        StrategyOut(name=name, description=cls.description, params=[_param(p) for p in cls.params])
-        for name in strategy_names()
-        if (cls := strategy_class(name))
-    ]
+async def list_strategies(services: ServicesDep) -> list[StrategyOut]:
+    return [_strategy(info) for info in services.strategies.list()]
+
+
+@router.post("/reload")
+async def reload_strategies(principal: PrincipalDep, services: ServicesDep) -> StrategyReloadOut:
+    """Re-read the strategy files (traders and admins); errors name file and line."""
+    result = services.strategies.reload(principal)
+    return StrategyReloadOut(
+        added=list(result.added),
+        updated=list(result.updated),
+        removed=list(result.removed),
+        errors=list(result.errors),
+        changed=result.changed,
+    )

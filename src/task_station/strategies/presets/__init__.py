@@ -32,6 +32,9 @@ _FIELDS = (
     "name", "family", "symbol", "timeframe", "market_type", "risk_profile", "params",
     "description", "tags",
 )  # fmt: skip
+#: Fields a preset may leave out: ``symbols`` lists every symbol of a family that trades
+#: several together (rotation, pairs), the primary ``symbol`` first.
+_OPTIONAL = ("symbols",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,17 @@ class Preset:
     params: Mapping[str, object]
     description: str
     tags: tuple[str, ...]
+    symbols: tuple[str, ...] = ()
+
+    @property
+    def all_symbols(self) -> tuple[str, ...]:
+        """Every symbol it trades, the primary first."""
+        return self.symbols or (self.symbol,)
+
+    @property
+    def multi_symbol(self) -> bool:
+        """Whether it needs several symbols (an account backtest, not a station bot)."""
+        return len(self.all_symbols) > 1
 
     def validated_params(self) -> dict[str, ParamValue]:
         """The parameters parsed by the family's schema, defaults filled in."""
@@ -69,6 +83,7 @@ class Preset:
             "params": dict(self.params),
             "description": self.description,
             "tags": list(self.tags),
+            **({"symbols": list(self.symbols)} if self.symbols else {}),
         }
 
 
@@ -86,7 +101,7 @@ def _parse(raw: object, where: str) -> Preset:
     if isinstance(name, str):
         where = f"preset {name!r} ({where})"
     missing = [k for k in _FIELDS if k not in raw]
-    unknown = sorted(set(raw) - set(_FIELDS))
+    unknown = sorted(set(raw) - set(_FIELDS) - set(_OPTIONAL))
     if missing or unknown:
         raise DataError(
             f"{where}: missing field(s) {', '.join(missing) or 'none'}; "
@@ -114,19 +129,37 @@ def _parse(raw: object, where: str) -> Preset:
     if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
         raise DataError(f"{where}: 'tags' must be a list of non-empty strings")
     try:
-        build_strategy(family, params)
+        strategy = build_strategy(family, params)
     except ValidationError as exc:
         raise ValidationError(f"{where}: {exc}") from None
+    symbol = _text(raw, "symbol", where)
+    symbols = raw.get("symbols", [symbol])
+    if (
+        not isinstance(symbols, list)
+        or not all(isinstance(x, str) and "/" in x for x in symbols)
+        or len(set(symbols)) != len(symbols)
+        or symbols[:1] != [symbol]
+    ):
+        raise DataError(
+            f"{where}: 'symbols' must be a list of distinct BASE/QUOTE symbols starting "
+            f"with its 'symbol' ({symbol})"
+        )
+    if len(symbols) < strategy.min_symbols:
+        raise DataError(
+            f"{where}: {family} trades {strategy.min_symbols} symbols at least; list them "
+            f"in 'symbols'"
+        )
     return Preset(
         name=name,
         family=family,
-        symbol=_text(raw, "symbol", where),
+        symbol=symbol,
         timeframe=timeframe,
         market_type=market_type,
         risk_profile=risk,
         params=MappingProxyType(dict(params)),
         description=_text(raw, "description", where),
         tags=tuple(tags),
+        symbols=tuple(symbols) if len(symbols) > 1 else (),
     )
 
 

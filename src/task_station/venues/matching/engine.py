@@ -42,11 +42,14 @@ class MatchingEngine(Executor):
         config: MatchingConfig | None = None,
         *,
         name: str = "paper",
+        ledger: Ledger | None = None,
     ) -> None:
         self.name = name
         self.instrument = instrument
         self.config = config or MatchingConfig()
-        self.ledger = Ledger(balances)
+        # A shared ledger makes several instruments one account (``PaperAccountVenue``):
+        # an order on one symbol locks cash that another symbol's order cannot promise.
+        self.ledger = Ledger(balances) if ledger is None else ledger
         self.prices = Scale(instrument.price_increment)
         self.sizes = Scale(instrument.size_increment)
         self.lot_size = self.sizes.to_dec(1)

@@ -30,6 +30,7 @@ from task_station.venues.base import (
     VenueReport,
 )
 from task_station.venues.matching.engine import MatchingEngine
+from task_station.venues.matching.ledger import Ledger
 from task_station.venues.matching.model import (
     Accepted,
     Canceled,
@@ -62,16 +63,18 @@ class MatchingPaperVenue:
         taker_fee: Decimal = ZERO,
         name: str = "paper",
         config: MatchingConfig | None = None,
+        ledger: Ledger | None = None,
+        ids: Callable[[], int] | None = None,
     ) -> None:
         self.name = name
         self._clock = clock
         if config is None:
             config = MatchingConfig(maker_fee=maker_fee, taker_fee=taker_fee)
-        self.engine = MatchingEngine(instrument, balances, config, name=name)
+        self.engine = MatchingEngine(instrument, balances, config, name=name, ledger=ledger)
         #: Every order the venue has seen, by client order id, as the venue knows it.
         self.orders: dict[str, Order] = {}
         self._listener: VenueListener | None = None
-        self._ids: Callable[[], int] = itertools.count(1).__next__
+        self._ids: Callable[[], int] = ids or itertools.count(1).__next__
 
     def set_listener(self, listener: VenueListener) -> None:
         self._listener = listener
