@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 
-from task_station.backtest.arbitrage import MultiBookPaperVenue
 from task_station.domain.arbitrage import (
     ArbOutcome,
     ArbTradeResult,
@@ -34,6 +33,7 @@ from task_station.strategies.arbitrage.cross_cex import CrossCexArbitrage
 from task_station.strategies.arbitrage.triangular import TriangularArbitrage
 from task_station.venues.amm.paper import PaperAmmVenue, PaperGas, PaperPool
 from task_station.venues.base import Venue, VenueListener
+from task_station.venues.matching.account_venue import PaperAccountVenue
 from task_station.venues.matching.paper_venue import MatchingPaperVenue
 
 D = Decimal
@@ -444,7 +444,13 @@ def _value(balances: dict[str, Decimal], marks: dict[str, Decimal]) -> Decimal:
 async def test_a_triangle_runs_on_one_account_and_reconciles() -> None:
     clock, bus = ManualClock(T0), EventBus()
     symbols = ("BTC/USDT", "ETH/BTC", "ETH/USDT")
-    venue = MultiBookPaperVenue("x", symbols, {"USDT": D("100000")}, clock, taker_fee=D("0.001"))
+    venue = PaperAccountVenue(
+        [Instrument.from_symbol(s, venue="x") for s in symbols],
+        {"USDT": D("100000")},
+        clock,
+        taker_fee=D("0.001"),
+        name="x",
+    )
     books = {
         "BTC/USDT": OrderBook.of([(D("49990"), D("1"))], [(D("50000"), D("1"))]),
         "ETH/BTC": OrderBook.of([(D("0.0499"), D("10"))], [(D("0.05"), D("10"))]),

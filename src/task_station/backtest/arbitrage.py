@@ -24,107 +24,19 @@ from task_station.domain.arbitrage import (
     PoolMarket,
     VenueKind,
 )
-from task_station.domain.clock import Clock, ManualClock
+from task_station.domain.clock import ManualClock
 from task_station.domain.errors import ConfigurationError, ValidationError
 from task_station.domain.events import ArbitrageAlert
 from task_station.domain.instruments import Instrument
 from task_station.domain.money import ZERO
-from task_station.domain.orders import Fill, Order
 from task_station.engine.arbitrage import ArbitrageRuntime, ArbVenue, ExecutionConfig, arb_venue
 from task_station.engine.bus import EventBus
 from task_station.strategies.arbitrage.base import ArbitrageStrategy
 from task_station.venues.amm.paper import PaperAmmVenue, PaperGas, PaperPool
 from task_station.venues.base import (
-    OrderRejectedReport,
     Venue,
-    VenueListener,
-    VenueOrderState,
 )
-from task_station.venues.matching.ledger import Ledger
-from task_station.venues.matching.paper_venue import MATCHING_CAPABILITIES, MatchingPaperVenue
-
-
-class MultiBookPaperVenue:
-    """Several simulated books (one ``MatchingPaperVenue`` each) behind one venue name and
-    one account, as a real exchange has: a triangular cycle spends what it just bought."""
-
-    capabilities = MATCHING_CAPABILITIES
-
-    def __init__(
-        self,
-        name: str,
-        symbols: Iterable[str],
-        balances: Mapping[str, Decimal],
-        clock: Clock,
-        *,
-        taker_fee: Decimal = ZERO,
-        maker_fee: Decimal = ZERO,
-    ) -> None:
-        self.name = name
-        self._clock = clock
-        self.ledger = Ledger(dict(balances))
-        self.books: dict[str, MatchingPaperVenue] = {}
-        for symbol in symbols:
-            book = MatchingPaperVenue(
-                Instrument.from_symbol(symbol, venue=name),
-                {},
-                clock,
-                maker_fee=maker_fee,
-                taker_fee=taker_fee,
-                name=name,
-            )
-            book.engine.ledger = self.ledger  # one account for every book
-            self.books[symbol] = book
-        self._listener: VenueListener | None = None
-
-    def set_listener(self, listener: VenueListener) -> None:
-        self._listener = listener
-        for book in self.books.values():
-            book.set_listener(listener)
-
-    def instrument(self, symbol: str) -> Instrument:
-        return self._book(symbol).instrument(symbol)
-
-    async def submit_order(self, order: Order) -> None:
-        book = self.books.get(order.symbol)
-        if book is None:
-            if self._listener is not None:
-                reason = f"{self.name} has no {order.symbol} book"
-                self._listener.on_venue_report(
-                    OrderRejectedReport(order.client_order_id, reason, self._clock.now())
-                )
-            return
-        book.submit_now(order)
-
-    async def cancel_order(self, order: Order) -> None:
-        book = self.books.get(order.symbol)
-        if book is not None:
-            book.cancel_now(order.client_order_id)
-
-    async def fetch_balances(self) -> dict[str, Decimal]:
-        return self.ledger.totals()
-
-    async def fetch_order_state(self, order: Order) -> VenueOrderState | None:
-        book = self.books.get(order.symbol)
-        return None if book is None else await book.fetch_order_state(order)
-
-    async def fetch_fills(self, order: Order) -> list[Fill]:
-        book = self.books.get(order.symbol)
-        return [] if book is None else await book.fetch_fills(order)
-
-    def set_book(
-        self,
-        symbol: str,
-        bids: Iterable[tuple[Decimal, Decimal]],
-        asks: Iterable[tuple[Decimal, Decimal]],
-    ) -> None:
-        self._book(symbol).set_book(bids, asks)
-
-    def _book(self, symbol: str) -> MatchingPaperVenue:
-        book = self.books.get(symbol)
-        if book is None:
-            raise ValidationError(f"{self.name} has no {symbol} book")
-        return book
+from task_station.venues.matching.account_venue import PaperAccountVenue
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,12 +130,14 @@ class _Replay:
         if clash:
             raise ConfigurationError(f"venue(s) {', '.join(clash)} have both books and pools")
         self.cex = {
-            name: MultiBookPaperVenue(
-                name,
-                symbols,
+            # One account per CEX with a book per symbol: a triangular cycle spends
+            # what it just bought.
+            name: PaperAccountVenue(
+                [Instrument.from_symbol(s, venue=name) for s in symbols],
                 balances.get(name, {}),
                 self.clock,
                 taker_fee=fees.get(name, ZERO),
+                name=name,
             )
             for name, symbols in cex_symbols.items()
         }

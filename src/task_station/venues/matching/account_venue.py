@@ -5,7 +5,9 @@ Each instrument has its own matching engine, but all of them draw on one ``Ledge
 one exchange account does: cash locked by an order on ETH/USDT is not free for an order
 on BTC/USDT, whichever bot sent it. Bots reach the account through ``view(bot_id)``,
 which is an ordinary ``Venue``: its reports go to that bot's order manager only, so two
-bots on one account never see, fill or cancel each other's orders.
+bots on one account never see, fill or cancel each other's orders. A single trader
+(the arbitrage runtime) may also use the account itself as its ``Venue``: it then hears
+every report.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from task_station.domain.money import ZERO
 from task_station.domain.orders import Fill, Order
 from task_station.venues.base import (
     FillReport,
+    OrderRejectedReport,
     VenueCapabilities,
     VenueListener,
     VenueOrderState,
@@ -51,6 +54,7 @@ class PaperAccountVenue:
         if not instruments:
             raise ValidationError("a paper account needs at least one instrument")
         self.name = name
+        self._clock = clock
         self.ledger = Ledger(balances)
         ids = itertools.count(1).__next__
         self._books: dict[str, MatchingPaperVenue] = {}
@@ -79,6 +83,11 @@ class PaperAccountVenue:
     def symbols(self) -> tuple[str, ...]:
         return tuple(self._books)
 
+    @property
+    def books(self) -> Mapping[str, MatchingPaperVenue]:
+        """One simulated book per instrument, by symbol."""
+        return self._books
+
     def instrument(self, symbol: str) -> Instrument:
         return self._book(symbol).engine.instrument
 
@@ -89,6 +98,36 @@ class PaperAccountVenue:
     def observe(self, listener: VenueListener) -> None:
         """Also hand every report, of every bot, to ``listener`` (the account's book)."""
         self._observers.append(listener)
+
+    # -- the account as one trader's venue ------------------------------------------------
+
+    def set_listener(self, listener: VenueListener) -> None:
+        """Use the whole account as one ``Venue``: ``listener`` hears every report."""
+        self.observe(listener)
+
+    async def submit_order(self, order: Order) -> None:
+        book = self._books.get(order.symbol)
+        if book is None:
+            reason = f"{self.name} has no {order.symbol} book"
+            for observer in self._observers:
+                observer.on_venue_report(
+                    OrderRejectedReport(order.client_order_id, reason, self._clock.now())
+                )
+            return
+        book.submit_now(order)
+
+    async def cancel_order(self, order: Order) -> None:
+        book = self._books.get(order.symbol)
+        if book is not None:
+            book.cancel_now(order.client_order_id)
+
+    async def fetch_order_state(self, order: Order) -> VenueOrderState | None:
+        book = self._books.get(order.symbol)
+        return None if book is None else await book.fetch_order_state(order)
+
+    async def fetch_fills(self, order: Order) -> list[Fill]:
+        book = self._books.get(order.symbol)
+        return [] if book is None else await book.fetch_fills(order)
 
     async def fetch_balances(self) -> dict[str, Decimal]:
         """Free plus locked per asset: what the whole account owns."""
