@@ -57,7 +57,7 @@ def test_tray_menu_has_the_kill_switch_show_and_quit(
     window = window_for(qtbot, services, admin, tmp_path)
     tray = window.tray
     texts = [a.text() for a in tray.menu.actions() if not a.isSeparator()]
-    assert texts == ["Engage kill switch…", "Show station", "Quit"]
+    assert texts == ["Engage kill switch…", "Proposals", "Show station", "Quit"]
     assert tray.icon.contextMenu() is tray.menu
     assert not tray.icon.icon().isNull() and tray.icon.toolTip() == TOOLTIP
     assert tray.engage_action.isEnabled() and not tray.engaged_look
@@ -225,3 +225,57 @@ def test_resume_button_is_enabled_only_for_a_paused_bot_and_resumes_it(
     audit = [(e.action, e.subject, e.actor) for e in station.database.audit.list_recent()]
     assert ("bot.resume", bot.id, "admin") in audit
     assert not dock.resume_button.isEnabled()  # stopped now
+
+
+@pytest.mark.qt_log_ignore("does not support propagateSizeHints", "does not support raise")
+def test_a_proposal_is_notified_and_approved_or_rejected_from_the_tray(
+    qtbot: QtBot, services: Services, admin: LoginResult, run: Run, tmp_path: Path
+) -> None:
+    services.bots._pace = 0.02  # the bot keeps running while the trader decides
+    bots = [
+        services.bots.create(
+            admin.principal, name=f"mixed {seed}", strategy="sma_cross",
+            params={"fast": 3, "slow": 8}, quote_budget="10000",
+            data_source=f"synthetic:{seed}", control_mode="mixed",
+        )
+        for seed in (3, 4)
+    ]  # fmt: skip
+    window = window_for(qtbot, services, admin, tmp_path)
+    tray = window.tray
+    decided: dict[str, str] = {}
+
+    def pending(bot: BotDefinition) -> list[str]:
+        return [v.proposal.id for v in services.proposals.pending(bot.id)]
+
+    async def scenario() -> None:
+        for bot in bots:
+            await services.bots.start(admin.principal, bot.id)
+        for bot, approve in zip(bots, (True, False), strict=True):
+            await until(lambda b=bot: bool(pending(b)), timeout=60, what="a proposal")
+            (proposal_id,) = pending(bot)
+            assert tray.last_notice is not None  # the notification of a proposal
+            tray.fill_proposals_menu()
+            labels = [a.text() for a in tray.proposals_menu.actions()]
+            (label,) = [t for t in labels if f"bot {bot.id}" in t]
+            (entry,) = [a for a in tray.proposals_menu.actions() if a.text() == label]
+            choice = "Approve" if approve else "Reject"
+            (action,) = [a for a in entry.menu().actions() if a.text() == choice]
+            action.trigger()
+            await until(lambda p=proposal_id, b=bot: p not in pending(b), what="a decision")
+            decided[proposal_id] = choice
+            await services.bots.stop(admin.principal, bot.id)
+        await settle()
+
+    run(scenario())
+    statuses = {
+        p.proposal.id: p.proposal.status.value
+        for bot in bots
+        for p in services.proposals.list(bot.id)
+        if p.proposal.id in decided
+    }
+    assert sorted(statuses.values()) == ["approved", "rejected"]
+    for proposal_id, choice in decided.items():
+        assert statuses[proposal_id] == {"Approve": "approved", "Reject": "rejected"}[choice]
+    # Clicking the notification brings the proposals dock forward with it selected.
+    tray.open_last_notice()
+    assert window.proposals_dock.isVisible()

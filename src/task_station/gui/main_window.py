@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.kill_switch.failed.connect(self.show_error)
         self.kill_switch.done.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.tray = StationTray(self, self.kill_switch)  # shown where the desktop has a tray
+        self.tray.attach_proposals(self.proposals_dock, services.events)
         self.bots_dock.bot_selected.connect(self.chart_panel.show_bot)
         self.bots_dock.error.connect(self.show_error)
         self.bots_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
