@@ -5,7 +5,9 @@ Revises: 0004
 Create Date: 2026-12-15 00:00:00
 
 ``bots.bars_done`` is how many bars of its feed a bot has processed; a bot that was
-running when the station stopped resumes there. Existing bots start at 0 (a bot stored
+running when the station stopped resumes there; ``bots.risk_marks`` keeps what its loss
+limits had measured (peak equity, the start of its daily-loss day), so a restart does
+not reset a drawdown or daily-loss limit. Existing bots start at 0 (a bot stored
 as running under 0004 is resumed from its first bar, its strategy warmed up on nothing).
 The new statuses (starting, paused, stopping) fit the existing ``bots.status`` column.
 ``kill_switch`` holds one row: whether the station refuses every new order, who engaged
@@ -28,6 +30,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("bots") as batch:
         batch.add_column(sa.Column("bars_done", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("risk_marks", sa.JSON(), nullable=True))
     op.create_table(
         "kill_switch",
         sa.Column("id", sa.String(16), nullable=False),
@@ -45,4 +48,5 @@ def downgrade() -> None:
     op.execute("UPDATE bots SET status = 'stopped' WHERE status = 'stopping'")
     op.drop_table("kill_switch")
     with op.batch_alter_table("bots") as batch:
+        batch.drop_column("risk_marks")
         batch.drop_column("bars_done")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 
 from task_station.domain.bots import BotStatus
 from task_station.domain.errors import NotFoundError
-from task_station.domain.risk import KillSwitchState
+from task_station.domain.risk import KillSwitchState, RiskMarks
 from task_station.persistence import Database
 
 from .factories import bot
@@ -56,3 +57,21 @@ def test_kill_switch_is_none_until_stored_then_round_trips(database: Database) -
     released = KillSwitchState(False, "root", None, datetime(2026, 3, 1, 13, tzinfo=UTC))
     database.kill_switch.save(released)
     assert database.kill_switch.load() == released
+
+
+def test_risk_marks_round_trip_exactly_and_survive_definition_updates(
+    database: Database,
+) -> None:
+    definition = bot()
+    database.bots.add(definition)
+    assert database.bots.risk_marks(definition.id) == {}
+    marks = RiskMarks(
+        peak=Decimal("10234.123456789012345678"),
+        day=date(2026, 3, 1),
+        day_start=Decimal("9999.000000000000000001"),
+    )
+    database.bots.save_risk_marks(definition.id, marks.to_mapping())
+    database.bots.update(definition.with_status(BotStatus.STARTING))  # never touches it
+    assert RiskMarks.from_mapping(database.bots.risk_marks(definition.id)) == marks
+    with pytest.raises(NotFoundError, match="does not exist"):
+        database.bots.save_risk_marks("ghost", marks.to_mapping())

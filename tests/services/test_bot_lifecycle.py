@@ -315,3 +315,42 @@ def test_building_a_container_resumes_nothing(station_settings: Settings) -> Non
         assert again.services.bots.get(bot_id).status is BotStatus.STARTING
     finally:
         asyncio.run(again.aclose())
+
+
+async def test_loss_limits_keep_counting_across_a_crash(station_settings: Settings) -> None:
+    """A restart must not hand a bot a fresh drawdown or daily-loss budget: the peak and
+    the start of its day come back from the database."""
+    first = build_container(station_settings)
+    s, admin = first.services, admin_on(first)
+    # generous limits: they measure without pausing the bot
+    limits = {"max_drawdown": "0.9", "max_daily_loss": "9000"}
+    bot_id = create_bot(first, admin, name="limited", params=FAST, risk_limits=limits)
+    await s.bots.start(admin, bot_id)
+    await until(quiet_after(first, bot_id, 600), "600 bars and a trade")
+    risk = s.bots._running[bot_id].orders.risk
+    assert risk is not None
+    await asyncio.sleep(1.1)  # one more throttled save of the progress and the marks
+    await until(quiet_after(first, bot_id, 800), "800 bars, quiet")
+    before = risk.marks()
+    assert before.peak is not None and before.peak > 0
+    assert before.day is not None and before.day_start is not None
+    await crash(first, bot_id)
+    stored = first.database.bots.risk_marks(bot_id)
+    assert set(stored) == {"peak", "day", "day_start"}
+
+    second = build_container(station_settings)
+    try:
+        await second.start()
+        entry = second.services.bots._running[bot_id]
+        resumed = entry.orders.risk
+        assert resumed is not None
+        marks = resumed.marks()
+        assert entry.runtime.bars_seen == 0  # still warming up: nothing new measured yet
+        assert marks.to_mapping() == stored  # exactly what the crashed run had measured
+        # what was stored last (at most one throttle period before the crash) came back:
+        # the peak only ever rises from there, never restarts at the current equity
+        assert marks.peak is not None and marks.peak >= Decimal(stored["peak"])
+        assert second.services.bots._risk.day_of(bot_id) is not None
+        await second.services.bots.stop(admin_on(second), bot_id)
+    finally:
+        await second.aclose()

@@ -8,7 +8,7 @@ run. Both honour the same contract, and the same tests run against both.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -62,6 +62,12 @@ class BotStore(Protocol):
 
     def save_progress(self, bot_id: str, bars_done: int) -> None:
         """Store only the bot's feed position (``update`` never touches it)."""
+
+    def risk_marks(self, bot_id: str) -> Mapping[str, str]:
+        """What its loss limits had measured when last stored (empty: nothing yet)."""
+
+    def save_risk_marks(self, bot_id: str, marks: Mapping[str, str]) -> None:
+        """Store only the bot's risk marks (``RiskMarks.to_mapping``)."""
 
 
 class KillSwitchStore(Protocol):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -256,3 +256,41 @@ def join_bot_params(
     if risk:
         params[RISK_PARAMS_KEY] = risk
     return params
+
+
+@dataclass(frozen=True, slots=True)
+class RiskMarks:
+    """What a bot's loss limits have measured so far, kept across a restart.
+
+    Without it a bot resumed after a crash would start its daily loss at zero and its
+    drawdown from its current equity: a limit the trader set could be exceeded simply
+    because the station restarted in between.
+    """
+
+    peak: Decimal | None = None  # the highest equity since the bot started (or resumed)
+    day: date | None = None  # the UTC day of the daily-loss count
+    day_start: Decimal | None = None  # the equity at the start of that day
+
+    def to_mapping(self) -> dict[str, str]:
+        out = {}
+        if self.peak is not None:
+            out["peak"] = str(self.peak)
+        if self.day is not None and self.day_start is not None:
+            out["day"] = self.day.isoformat()
+            out["day_start"] = str(self.day_start)
+        return out
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, object] | None) -> RiskMarks:
+        if not raw:
+            return cls()
+        try:
+            peak = raw.get("peak")
+            day, start = raw.get("day"), raw.get("day_start")
+            return cls(
+                peak=None if peak is None else to_decimal(peak, name="peak"),
+                day=None if day is None else date.fromisoformat(str(day)),
+                day_start=None if start is None else to_decimal(start, name="day_start"),
+            )
+        except (ValueError, ValidationError) as exc:
+            raise ValidationError(f"stored risk marks are unreadable: {exc}") from None

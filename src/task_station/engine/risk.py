@@ -28,6 +28,7 @@ from task_station.domain.ports import KillSwitchStore
 from task_station.domain.positions import Position
 from task_station.domain.risk import (
     KillSwitchState,
+    RiskMarks,
     PositionStops,
     RiskBreach,
     RiskLimitKind,
@@ -236,6 +237,15 @@ class GlobalRisk:
         if self._peak_total is None or total > self._peak_total:
             self._peak_total = total
 
+    def day_of(self, bot_id: str | None) -> tuple[date, Decimal] | None:
+        """The bot's current daily-loss day and its equity at the start of it."""
+        book = self._days.get(bot_id)
+        return None if book is None else (book.day, book.start)
+
+    def restore_day(self, bot_id: str | None, day: date, start: Decimal) -> None:
+        """Continue a daily-loss count a previous run of the station began."""
+        self._days[bot_id] = _DayBook(day, start, start)
+
     def daily_loss(self, bot_id: str | None) -> Decimal:
         book = self._days.get(bot_id)
         return max(book.start - book.equity, ZERO) if book else ZERO
@@ -397,6 +407,22 @@ class RiskManager:
         """A trader looked at the pause: trade again, the drawdown measured afresh."""
         self._pause = None
         self._peak = self._equity
+
+    def marks(self) -> RiskMarks:
+        """What the loss limits have measured, to store with the bot's progress."""
+        day = self.global_risk.day_of(self.bot_id)
+        return RiskMarks(
+            peak=self._peak,
+            day=None if day is None else day[0],
+            day_start=None if day is None else day[1],
+        )
+
+    def restore(self, marks: RiskMarks) -> None:
+        """Continue from a previous run's marks (a resumed bot): the drawdown from the
+        stored peak, the daily loss from the stored start of the day."""
+        self._peak = marks.peak
+        if marks.day is not None and marks.day_start is not None:
+            self.global_risk.restore_day(self.bot_id, marks.day, marks.day_start)
 
     @property
     def pause_reason(self) -> str | None:

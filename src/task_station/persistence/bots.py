@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 
 from sqlalchemy import select, update
 
@@ -90,6 +91,22 @@ class SqlBotStore:
             if row is None:
                 raise NotFoundError(f"bot {bot_id} does not exist")
             return row.bars_done
+
+    def risk_marks(self, bot_id: str) -> Mapping[str, str]:
+        with self._sessions.begin() as s:
+            row = s.get(BotRow, bot_id)
+            if row is None:
+                raise NotFoundError(f"bot {bot_id} does not exist")
+            return {str(k): str(v) for k, v in (row.risk_marks or {}).items()}
+
+    def save_risk_marks(self, bot_id: str, marks: Mapping[str, str]) -> None:
+        """One column only, like ``save_progress``."""
+        with self._sessions.begin() as s:
+            done = s.execute(
+                update(BotRow).where(BotRow.id == bot_id).values(risk_marks=dict(marks))
+            )
+            if getattr(done, "rowcount", 1) == 0:
+                raise NotFoundError(f"bot {bot_id} does not exist")
 
     def save_progress(self, bot_id: str, bars_done: int) -> None:
         """One column only: a concurrent ``update`` of the definition cannot undo it."""

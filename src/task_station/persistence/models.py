@@ -129,6 +129,8 @@ class BotRow(Base):
     control_mode: Mapped[str] = mapped_column(String(16), server_default="automated")
     #: Bars of its feed the bot has processed: where it resumes after a restart.
     bars_done: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: What its loss limits had measured (peak, daily start): limits survive a restart.
+    risk_marks: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
 
 
 # --- orders and fills -----------------------------------------------------------------

@@ -45,6 +45,7 @@ from task_station.domain.ports import AuditLog, BotStore, OrderStore, PortfolioS
 from task_station.domain.proposals import ControlMode
 from task_station.domain.risk import (
     KillSwitchState,
+    RiskMarks,
     PositionStops,
     RiskLimits,
     join_bot_params,
@@ -523,6 +524,9 @@ class BotService:
 
     def _save_progress(self, bot_id: str, entry: _Running) -> None:
         self._bots.save_progress(bot_id, entry.bars_done)
+        risk = entry.orders.risk
+        if risk is not None and not (risk.limits.is_empty and risk.stops.is_empty):
+            self._bots.save_risk_marks(bot_id, risk.marks().to_mapping())
         entry.persisted_at = time.monotonic()
 
     def _on_bar(self, bot_id: str, history: builtins.list[Candle]) -> Callable[[Candle], None]:
@@ -562,6 +566,8 @@ class BotService:
             portfolio_store=self._portfolios,
             risk=RiskManager(bot.id, limits, stops, global_risk=self._risk, bus=self._bus),
         )
+        if start > 0 and orders.risk is not None:  # resumed: its limits go on counting
+            orders.risk.restore(RiskMarks.from_mapping(self._bots.risk_marks(bot.id)))
         feed = ReplayFeed(candles, pace=self._pace, start=start, fast_forward=self._fast_forward)
         history = self._history.setdefault(bot.id, list(candles[max(0, start - 300) : start]))
         runtime = BotRuntime(
@@ -596,7 +602,7 @@ class BotService:
             self._release(bot.id, entry)
         # Not in ``finally``: a canceled task (the loop torn down) leaves the stored
         # position as a crash would, which a resume handles.
-        self._bots.save_progress(bot.id, entry.bars_done)
+        self._save_progress(bot.id, entry)
         stop_reason = self._stop_reasons.pop(bot.id, None)
         error = error or stop_reason
         current = self.get(bot.id)
