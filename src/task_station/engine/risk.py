@@ -28,11 +28,11 @@ from task_station.domain.ports import KillSwitchStore
 from task_station.domain.positions import Position
 from task_station.domain.risk import (
     KillSwitchState,
-    RiskMarks,
     PositionStops,
     RiskBreach,
     RiskLimitKind,
     RiskLimits,
+    RiskMarks,
 )
 from task_station.engine.bus import EventBus
 from task_station.engine.portfolio import Portfolio

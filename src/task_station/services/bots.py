@@ -45,9 +45,9 @@ from task_station.domain.ports import AuditLog, BotStore, OrderStore, PortfolioS
 from task_station.domain.proposals import ControlMode
 from task_station.domain.risk import (
     KillSwitchState,
-    RiskMarks,
     PositionStops,
     RiskLimits,
+    RiskMarks,
     join_bot_params,
     split_bot_params,
 )
