@@ -274,7 +274,12 @@ async def test_stop_ends_the_iteration_from_another_task(world: UniswapWorld) ->
                 received.append(update)
 
         task = asyncio.create_task(consume())
-        await asyncio.sleep(0.2)
+
+        async def first_update() -> None:  # a fixed sleep is too short on a loaded machine
+            while not received:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(first_update(), WAIT_S)
         await feed.stop()
         await asyncio.wait_for(task, WAIT_S)
     assert len(received) == 1 and received[0].snapshot
