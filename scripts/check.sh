@@ -18,4 +18,6 @@ echo "== ruff";          .venv/bin/ruff check src tests benchmarks migrations
 echo "== ruff format";   .venv/bin/ruff format --check src tests benchmarks migrations
 echo "== mypy";          .venv/bin/mypy
 echo "== import-linter"; .venv/bin/lint-imports
-echo "== pytest";        .venv/bin/python -m pytest -q "$@"
+# one worker per core (-n auto): the suite is CPU-bound and every test owns its files,
+# ports and PostgreSQL database; pass -n 0 to run in one process
+echo "== pytest";        .venv/bin/python -m pytest -q -n auto "$@"
