@@ -539,6 +539,7 @@ class BotRuntime:
             instruments=instruments,
         )
         self.symbols = self._ctx.symbols
+        self._mine = frozenset(self.symbols)
         #: Who decides this bot's orders (its mode); None: the strategy, always.
         self.approvals = approvals
         if approvals is not None:
@@ -651,7 +652,7 @@ class BotRuntime:
 
     async def advance(self, ts: datetime, bars: Mapping[str, Candle]) -> None:
         """The bars opened at ``ts`` have closed (and the venue has matched them)."""
-        mine = {s: c for s, c in bars.items() if s in self._ctx._instruments}
+        mine = {s: c for s, c in bars.items() if s in self._mine}
         if not mine:
             return
         close_time = ts + self._bar
