@@ -199,6 +199,10 @@ class SubAccounts:
     # -- internals ----------------------------------------------------------------------
 
     def _self_trade(self, bot_id: str, order: Order) -> str | None:
+        # Only orders that trade on arrival can cross: stops are checked when they are
+        # released (a watched stop goes out as a market or limit order).
+        if order.type not in (OrderType.MARKET, OrderType.LIMIT):
+            return None
         for other_id, other in self._members.items():
             if other_id == bot_id:
                 continue
@@ -207,15 +211,12 @@ class SubAccounts:
                     continue
                 if not _rests_at_price(resting) or resting.price is None:
                     continue
-                if order.type.has_limit_price and order.type is not OrderType.LIMIT:
-                    continue  # a stop-limit rests only once triggered; checked then
-                price = order.price if order.type is OrderType.LIMIT else None
-                crosses = price is None or (
-                    price >= resting.price
+                crosses = order.price is None or (
+                    order.price >= resting.price
                     if order.side is OrderSide.BUY
-                    else price <= resting.price
+                    else order.price <= resting.price
                 )
-                if crosses and not order.type.is_stop:
+                if crosses:
                     return (
                         f"this {order.side.value} would trade against bot {other_id}'s "
                         f"{resting.side.value} {_remaining(resting)} {order.symbol} at "

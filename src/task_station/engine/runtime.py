@@ -352,10 +352,6 @@ class RuntimeContext:
     def cancel_timer(self, name: str) -> None:
         self._timers.cancel(name)
 
-    async def after_bar(self, candle: Candle, fire_timer: Callable[[str], None]) -> None:
-        """``after_bars`` for a bot on one instrument."""
-        await self.after_bars({self._instrument.symbol: candle}, fire_timer)
-
     async def after_bars(
         self, bars: Mapping[str, Candle], fire_timer: Callable[[str], None]
     ) -> None:

@@ -6,6 +6,7 @@ import builtins
 from collections.abc import Mapping
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from task_station.domain.bots import BotDefinition, BotMode, BotStatus
 from task_station.domain.errors import NotFoundError
@@ -87,32 +88,33 @@ class SqlBotStore:
 
     def progress(self, bot_id: str) -> int:
         with self._sessions.begin() as s:
-            row = s.get(BotRow, bot_id)
-            if row is None:
-                raise NotFoundError(f"bot {bot_id} does not exist")
-            return row.bars_done
+            return self._row(s, bot_id).bars_done
 
     def risk_marks(self, bot_id: str) -> Mapping[str, str]:
         with self._sessions.begin() as s:
-            row = s.get(BotRow, bot_id)
-            if row is None:
-                raise NotFoundError(f"bot {bot_id} does not exist")
-            return {str(k): str(v) for k, v in (row.risk_marks or {}).items()}
+            stored = self._row(s, bot_id).risk_marks or {}
+            return {str(k): str(v) for k, v in stored.items()}
 
     def save_risk_marks(self, bot_id: str, marks: Mapping[str, str]) -> None:
         """One column only, like ``save_progress``."""
-        with self._sessions.begin() as s:
-            done = s.execute(
-                update(BotRow).where(BotRow.id == bot_id).values(risk_marks=dict(marks))
-            )
-            if getattr(done, "rowcount", 1) == 0:
-                raise NotFoundError(f"bot {bot_id} does not exist")
+        self._set_columns(bot_id, risk_marks=dict(marks))
 
     def save_progress(self, bot_id: str, bars_done: int) -> None:
         """One column only: a concurrent ``update`` of the definition cannot undo it."""
         if bars_done < 0:
             raise ValueError(f"bars_done must be >= 0, got {bars_done}")
+        self._set_columns(bot_id, bars_done=bars_done)
+
+    @staticmethod
+    def _row(s: Session, bot_id: str) -> BotRow:
+        row = s.get(BotRow, bot_id)
+        if row is None:
+            raise NotFoundError(f"bot {bot_id} does not exist")
+        return row
+
+    def _set_columns(self, bot_id: str, **values: object) -> None:
+        """Write only ``values``' columns of one bot (NotFoundError when it is unknown)."""
         with self._sessions.begin() as s:
-            done = s.execute(update(BotRow).where(BotRow.id == bot_id).values(bars_done=bars_done))
+            done = s.execute(update(BotRow).where(BotRow.id == bot_id).values(**values))
             if getattr(done, "rowcount", 1) == 0:
                 raise NotFoundError(f"bot {bot_id} does not exist")
