@@ -9,16 +9,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
+import multiprocessing
 import os
 import shutil
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from task_station import __version__
 from task_station.config import Settings
@@ -27,6 +33,7 @@ from task_station.domain.errors import TaskStationError, ValidationError
 from task_station.logging_setup import configure_logging
 
 if TYPE_CHECKING:
+    from task_station.services.backtests import BacktestService
     from task_station.services.strategies import StrategyService
 
 log = logging.getLogger("task_station.cli")
@@ -62,6 +69,49 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument(
         "--json", type=Path, default=None, dest="json_path", help="also write the JSON here"
     )
+    bt.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the HTML report here (with its .json and trades .csv beside it)",
+    )
+
+    sw = sub.add_parser(
+        "sweep", help="backtest every combination of a parameter grid, on every core"
+    )
+    sw.add_argument("--strategy", required=True)
+    sw.add_argument(
+        "--grid",
+        type=_grid_axis,
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2,...",
+        help="values of one parameter (repeat for each; the sweep runs their product)",
+    )
+    sw.add_argument("--data", type=Path, required=True, help="CSV or Parquet candle file")
+    sw.add_argument("--cash", required=True, help="starting quote balance")
+    sw.add_argument("--fee-bps", default="0", help="taker fee in basis points")
+    sw.add_argument("--sort-by", default="total_return", help="total_return, sharpe, ...")
+    sw.add_argument("--top", type=int, default=20, help="rows to print (all with --json)")
+    sw.add_argument("--processes", type=int, default=None, help="worker processes (all cores)")
+    sw.add_argument("--json", action="store_true", dest="as_json", help="print JSON rows")
+
+    runs = sub.add_parser(
+        "backtests", help="backtest runs stored by the station (submitted from the GUI or API)"
+    )
+    runs_sub = runs.add_subparsers(dest="backtests_command", required=True)
+    rlist = runs_sub.add_parser("list", help="the newest runs first")
+    rlist.add_argument("--limit", type=int, default=20)
+    rlist.add_argument("--json", action="store_true", dest="as_json")
+    rshow = runs_sub.add_parser("show", help="one run as JSON (with trades and equity curve)")
+    rshow.add_argument("run_id")
+    rcompare = runs_sub.add_parser("compare", help="runs side by side")
+    rcompare.add_argument("run_ids", nargs="+", metavar="RUN_ID")
+    rcompare.add_argument("--json", action="store_true", dest="as_json")
+    rreport = runs_sub.add_parser("report", help="copy a finished run's report files to PATH")
+    rreport.add_argument("run_id")
+    rreport.add_argument("path", type=Path, help="the HTML file to write")
 
     acct = sub.add_parser(
         "account-backtest",
@@ -147,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    multiprocessing.freeze_support()  # a frozen station's worker processes start here
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["simulator"]:  # the simulator parses its own options
         from task_station.venues.simulator.server import main as simulator_main
@@ -198,8 +249,12 @@ def _settings_for(args: argparse.Namespace) -> Iterator[Settings]:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "sweep":
+        return _sweep(args, settings)
     if args.command == "backtest":
         return _backtest(args, settings)
+    if args.command == "backtests":
+        return _backtests(args, settings)
     if args.command == "strategies":
         return _strategies(args, settings)
     if args.command == "arbitrage-backtest":
@@ -281,25 +336,206 @@ def _strategies(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _backtest(args: argparse.Namespace, settings: Settings) -> int:
-    from task_station.services.backtests import BacktestService
+    from task_station.services.backtests import BacktestService, write_result_report
 
     params = dict(args.param)
     catalog = _strategy_service(settings).catalog
-    result = asyncio.run(
-        BacktestService(catalog).run(
-            strategy=args.strategy,
-            params=params,
-            data=args.data,
-            cash=args.cash,
-            fee_bps=args.fee_bps,
-            symbol=args.symbol,
+    bar = ProgressBar(sys.stderr) if sys.stderr.isatty() else None
+    try:
+        result = asyncio.run(
+            BacktestService(catalog).run(
+                strategy=args.strategy,
+                params=params,
+                data=args.data,
+                cash=args.cash,
+                fee_bps=args.fee_bps,
+                symbol=args.symbol,
+                progress=bar,
+            )
         )
-    )
+    finally:
+        if bar is not None:
+            bar.close()
     text = json.dumps(result.to_json(), indent=2)
     if args.json_path is not None:
         args.json_path.write_text(text + "\n", encoding="utf-8")
+    if args.report is not None:
+        files = write_result_report(result, args.report)
+        print(f"report written: {', '.join(str(f) for f in files)}", file=sys.stderr)
     print(text)
     return 0
+
+
+def _grid_axis(text: str) -> tuple[str, list[str]]:
+    name, sep, values = text.partition("=")
+    items = [v.strip() for v in values.split(",") if v.strip()]
+    if not sep or not name.strip() or not items:
+        raise argparse.ArgumentTypeError(f"expected NAME=V1,V2,..., got {text!r}")
+    return name.strip(), items
+
+
+def _sweep(args: argparse.Namespace, settings: Settings) -> int:
+    from task_station.services.backtests import BacktestService
+
+    if not args.grid:
+        raise ValidationError("give at least one --grid NAME=V1,V2,...")
+    catalog = _strategy_service(settings).catalog
+    bar = ProgressBar(sys.stderr, unit="runs") if sys.stderr.isatty() else None
+    started = time.perf_counter()
+    try:
+        rows = asyncio.run(
+            BacktestService(catalog).sweep(
+                strategy=args.strategy,
+                grid=dict(args.grid),
+                data=args.data,
+                cash=args.cash,
+                fee_bps=args.fee_bps,
+                sort_by=args.sort_by,
+                processes=args.processes,
+                progress=bar,
+            )
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - started
+    if args.as_json:
+        print(json.dumps([dataclasses.asdict(row) for row in rows], indent=2, default=str))
+        return 0
+    names = list(dict(args.grid))
+    head = (*(n.upper() for n in names), "FINAL EQUITY", "RETURN", "TRADES", "MAX DD", "SHARPE")
+    body = [
+        (
+            *(str(row.params.get(n, "")) for n in names),
+            _cell(row.final_equity, "{:,.2f}"),
+            _cell(row.total_return, "{:+.2%}"),
+            _cell(row.trade_count),
+            _cell(row.max_drawdown, "{:.2%}"),
+            _cell(row.sharpe, "{:.2f}") if row.error is None else row.error,
+        )
+        for row in rows[: args.top]
+    ]
+    _print_table([head, *body])
+    print(f"{len(rows)} combinations in {seconds:.2f} s", file=sys.stderr)
+    return 0
+
+
+class ProgressBar:
+    """``[#######-------]  50.0%  500/1000 bars`` rewritten in place on a terminal."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO, unit: str = "bars") -> None:
+        self._stream = stream
+        self._length = 0
+        self._unit = unit
+
+    def __call__(self, done: int, total: int) -> None:
+        share = min(1.0, done / total) if total > 0 else 1.0
+        filled = round(self.WIDTH * share)
+        text = f"[{'#' * filled}{'-' * (self.WIDTH - filled)}] {share:6.1%}  {done}/{total} {self._unit}"
+        self._stream.write("\r" + text.ljust(self._length))
+        self._stream.flush()
+        self._length = len(text)
+
+    def close(self) -> None:
+        """Wipe the bar (the result follows on stdout)."""
+        if self._length:
+            self._stream.write("\r" + " " * self._length + "\r")
+            self._stream.flush()
+
+
+@contextlib.contextmanager
+def _stored_backtests(settings: Settings) -> Iterator[BacktestService]:
+    """The station's stored runs (the database only: no vault, no workers)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a read needs no migration log
+    from task_station.persistence.backtests import SqlBacktestRunStore
+    from task_station.persistence.database import Database
+    from task_station.services.backtests import BacktestService
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.resolved_database_url)
+    try:
+        database.upgrade()
+        yield BacktestService(runs=SqlBacktestRunStore.on(database))
+    finally:
+        database.dispose()
+
+
+def _backtests(args: argparse.Namespace, settings: Settings) -> int:
+    with _stored_backtests(settings) as service:
+        if args.backtests_command == "show":
+            print(json.dumps(_jsonable(service.get(args.run_id)), indent=2))
+        elif args.backtests_command == "report":
+            for path in service.write_report(args.run_id, args.path):
+                print(path)
+        elif args.backtests_command == "compare":
+            _compare_runs(service, args.run_ids, as_json=args.as_json)
+        else:
+            _list_runs(service, args.limit, as_json=args.as_json)
+    return 0
+
+
+def _list_runs(service: BacktestService, limit: int, *, as_json: bool) -> None:
+    found = service.list(limit)
+    if as_json:
+        print(json.dumps([_jsonable(run) for run in found], indent=2))
+        return
+    head = ("ID", "STATUS", "STRATEGY", "SYMBOL", "TF", "BARS", "EQUITY", "TRADES")
+    body = [(run.id, run.status.value, run.strategy, run.symbol, run.timeframe, str(run.bars),
+             _cell(run.final_equity), _cell(run.trade_count)) for run in found]  # fmt: skip
+    _print_table([head, *body])
+    print(f"{len(found)} run(s)")
+
+
+def _compare_runs(service: BacktestService, run_ids: Sequence[str], *, as_json: bool) -> None:
+    comparison = service.compare(run_ids)
+    if as_json:
+        rows = [{"section": r.section, "name": r.name, "values": r.values}
+                for r in comparison.rows]  # fmt: skip
+        ids = [run.id for run in comparison.runs]
+        print(json.dumps(_jsonable({"runs": ids, "rows": rows}), indent=2))
+        return
+    names = [r.name for r in comparison.rows]
+    head = ("", *(run.id[:8] for run in comparison.runs))
+    body = [(r.name if names.count(r.name) == 1 else f"{r.name} ({r.section})",
+             *(_cell(v) for v in r.values)) for r in comparison.rows]  # fmt: skip
+    _print_table([head, *body])
+
+
+def _cell(value: object, fmt: str | None = None) -> str:
+    if value is None:
+        return "-"
+    if fmt is not None:
+        return fmt.format(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _jsonable(value: object) -> object:
+    """Dataclasses, Decimals (exact strings), times and enums as plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
 
 
 def _account_backtest(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,6 +15,8 @@ from task_station.domain.risk import RiskLimits
 from task_station.engine.approvals import ApprovalRegistry
 from task_station.engine.bus import EventBus
 from task_station.engine.risk import GlobalRisk
+from task_station.jobs.workers import WorkerPool
+from task_station.persistence.backtests import SqlBacktestRunStore
 from task_station.persistence.database import Database
 from task_station.persistence.dex import SqlDexStore
 from task_station.persistence.proposals import SqlProposalStore
@@ -50,6 +52,7 @@ class Container:
         """Put the station to work: the bots its last run left live resume (see
         ``BotService.resume_after_restart``). Call it once, with the event loop running;
         commands that only read or administer the database (``user create``) do not."""
+        self.services.backtests.recover_after_restart()  # runs whose workers died with it
         handled = await self.services.bots.resume_after_restart()
         for bot in handled:
             log.warning("bot %r after the restart: %s%s", bot.name, bot.status.value,
@@ -58,6 +61,7 @@ class Container:
     async def aclose(self) -> None:
         """End the bots' tasks (they keep their status and resume on the next start)."""
         await self.services.bots.shutdown()
+        await self.services.backtests.shutdown()  # workers stop; their runs fail
         self.database.dispose()
 
 
@@ -130,7 +134,14 @@ def build_container(settings: Settings, vault: SecretsVault | None = None) -> Co
         orders=OrderService(database.orders),
         portfolio=PortfolioService(database.portfolio, database.bots),
         market=market,
-        backtests=BacktestService(strategies),
+        backtests=BacktestService(
+            strategies,
+            runs=SqlBacktestRunStore.on(database),
+            workers=WorkerPool(),
+            bus=bus,
+            clock=clock,
+            reports_dir=settings.data_dir / "backtests",
+        ),
         events=bus,
         clock=clock,
         accounts=AccountService(

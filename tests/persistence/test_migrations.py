@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData
 from task_station.persistence import Database, migrations_dir
 from task_station.persistence.models import Base
 
-HEAD = "0005"
+HEAD = "0007"
 
 EXPECTED_TABLES = {
     "users",
@@ -39,6 +39,7 @@ EXPECTED_TABLES = {
     "proposals",
     "approval_rules",
     "kill_switch",
+    "backtest_runs",
 }
 
 

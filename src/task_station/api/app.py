@@ -19,6 +19,7 @@ from task_station.api.hub import EventHub
 from task_station.api.routers import (
     accounts,
     auth,
+    backtests,
     bots,
     dex,
     health,
@@ -68,4 +69,5 @@ def create_app(services: Services, *, ws_queue_size: int = 1024) -> FastAPI:
     app.include_router(proposals.router)
     app.include_router(risk.router)
     app.include_router(presets.router)
+    app.include_router(backtests.router)
     return app

@@ -16,6 +16,8 @@ from task_station.api.schemas import CandleOut, FillOut, OrderOut, format_money
 from task_station.domain.events import (
     ArbitrageAlert,
     ArbitrageTradeCompleted,
+    BacktestFinished,
+    BacktestProgress,
     BarClosed,
     BotControlChanged,
     BotStatusChanged,
@@ -32,7 +34,7 @@ from task_station.domain.events import (
 
 #: Topics every connection receives; ``bars`` must be asked for (one message per bar).
 DEFAULT_TOPICS = frozenset(
-    {"bot_status", "order", "fill", "portfolio", "proposal", "risk", "arbitrage"}
+    {"bot_status", "order", "fill", "portfolio", "proposal", "risk", "arbitrage", "backtest"}
 )
 OPTIONAL_TOPICS = frozenset({"bars"})
 
@@ -134,6 +136,17 @@ def _arbitrage_trade(event: ArbitrageTradeCompleted) -> Message:
     return _envelope("arbitrage_trade", event, data)
 
 
+def _backtest_progress(event: BacktestProgress) -> Message:
+    data = {"run_id": event.run_id, "done": event.done, "total": event.total}
+    return _envelope("backtest_progress", event, data)
+
+
+def _backtest_finished(event: BacktestFinished) -> Message:
+    equity = None if event.final_equity is None else format_money(event.final_equity)
+    data = {"run_id": event.run_id, "status": event.status, "final_equity": equity}
+    return _envelope("backtest_finished", event, {**data, "error": event.error})
+
+
 #: event class -> (topic, converter). The hub subscribes to exactly these classes.
 CONVERTERS: dict[type[Event], tuple[str, Callable[[Any], Message]]] = {
     BotStatusChanged: ("bot_status", _bot_status),
@@ -149,6 +162,8 @@ CONVERTERS: dict[type[Event], tuple[str, Callable[[Any], Message]]] = {
     KillSwitchChanged: ("risk", _kill_switch),
     ArbitrageAlert: ("arbitrage", _arbitrage_alert),
     ArbitrageTradeCompleted: ("arbitrage", _arbitrage_trade),
+    BacktestProgress: ("backtest", _backtest_progress),
+    BacktestFinished: ("backtest", _backtest_finished),
 }
 
 
@@ -156,6 +171,8 @@ def conflation_key(event: Event) -> str | None:
     """Events that are state snapshots: only the newest unsent one per key matters."""
     if isinstance(event, PortfolioChanged):
         return f"portfolio:{event.bot_id}"
+    if isinstance(event, BacktestProgress):
+        return f"backtest:{event.run_id}"
     return None
 
 

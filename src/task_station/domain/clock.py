@@ -34,6 +34,30 @@ class ManualClock:
         self._now = when
 
 
+class ReplayClock(ManualClock):
+    """A manual clock a replay moves by milliseconds, making the datetime only when read.
+
+    A million-bar replay sets the time every bar but reads it on few of them.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        super().__init__(start)
+        self._ms: int | None = None
+
+    def set_ms(self, ms: int) -> None:
+        self._ms = ms
+
+    def set(self, when: datetime) -> None:
+        self._ms = None
+        super().set(when)
+
+    def now(self) -> datetime:
+        if self._ms is not None:
+            self._now = ms_to_datetime(self._ms)
+            self._ms = None
+        return self._now
+
+
 def ms_to_datetime(ms: int) -> datetime:
     """Milliseconds since the epoch (UTC) to an aware datetime."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from task_station.domain.fast_init import fast_init
 from task_station.domain.orders import OrderSide, OrderType, TimeInForce
 
 
@@ -24,9 +25,15 @@ class SubmitOrder:
     time_in_force: TimeInForce = TimeInForce.GTC
     post_only: bool = False
     reduce_only: bool = False
+    #: Why the order was sent ("sma cross up", "stop loss"): the trade table's entry and
+    #: exit reasons. Free text for the trader, never parsed.
+    tag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CancelOrder:
     client_order_id: str
     bot_id: str | None = None
+
+
+fast_init(SubmitOrder)  # one per order sent (domain/fast_init.py)

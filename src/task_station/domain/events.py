@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from task_station.domain.bots import BotStatus
 from task_station.domain.candles import Candle
+from task_station.domain.fast_init import fast_init
 from task_station.domain.orders import Fill, Order
 from task_station.domain.proposals import ControlMode, Proposal
 
@@ -155,3 +156,27 @@ class BotControlChanged(Event):
     bot_id: str
     mode: ControlMode
     actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestProgress(Event):
+    """A backtest run in a worker process got ``done`` of its ``total`` bars through."""
+
+    run_id: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestFinished(Event):
+    """A backtest run ended: ``status`` is finished, failed or cancelled; ``error`` says
+    why a run failed; ``final_equity`` is known only for a finished run."""
+
+    run_id: str
+    status: str
+    final_equity: Decimal | None
+    error: str | None = None
+
+
+for _hot in (BarClosed, OrderUpdated, OrderFilled, PortfolioChanged):  # per bar / order
+    fast_init(_hot)

@@ -6,12 +6,15 @@ source of truth for what may follow what. An illegal transition names both state
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import cast
 
 from task_station.domain.errors import InvalidOrderTransition, ValidationError
+from task_station.domain.fast_init import fast_init
 from task_station.domain.money import ZERO
 
 
@@ -152,6 +155,8 @@ class Order:
     venue_order_id: str | None = None
     reason: str | None = None
     updated_at: datetime | None = None
+    #: Why it was sent (see ``SubmitOrder.tag``); ``reason`` is why it was refused.
+    tag: str | None = None
     fills: tuple[Fill, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -208,7 +213,18 @@ class Order:
 
     def _to(self, kind: str, target: OrderStatus, when: datetime, **changes: object) -> Order:
         self._move(kind, target)
-        return replace(self, status=target, updated_at=when, **changes)  # type: ignore[arg-type]
+        # A transition changes only state fields (status, fills, fees, ids, reasons),
+        # never what ``__post_init__`` checks, so the copy skips the constructor:
+        # ``dataclasses.replace`` costs ~12 µs an order event, this ~2 µs.
+        new = _clone_order(self)
+        _SET_STATUS(new, target)
+        _SET_UPDATED_AT(new, when)
+        for name, value in changes.items():
+            setter = _STATE_SETTERS.get(name)
+            if setter is None:
+                raise TypeError(f"an order transition cannot change {name!r}")
+            setter(new, value)
+        return new
 
     def deny(self, reason: str, when: datetime) -> Order:
         return self._to("deny", OrderStatus.DENIED, when, reason=reason)
@@ -263,3 +279,32 @@ class Order:
             fees=self.fees + fill.fee,
             fills=(*self.fills, fill),
         )
+
+
+_STATE_SETTERS = {
+    name: vars(Order)[name].__set__
+    for name in ("filled_quantity", "filled_notional", "fees", "venue_order_id", "reason", "fills")
+}
+_SET_STATUS = vars(Order)["status"].__set__
+_SET_UPDATED_AT = vars(Order)["updated_at"].__set__
+
+
+def _make_clone() -> Callable[[Order], Order]:
+    """A straight-line field copy of ``Order`` through its slots' own setters (one C
+    call a field; a loop over ``fields()`` costs twice as much)."""
+    names = [f.name for f in fields(Order)]
+    scope: dict[str, object] = {"new": object.__new__, "Order": Order}
+    lines = ["def clone(o):", "    n = new(Order)"]
+    for k, name in enumerate(names):
+        scope[f"set{k}"] = vars(Order)[name].__set__
+        lines.append(f"    set{k}(n, o.{name})")
+    lines.append("    return n")
+    exec("\n".join(lines), scope)  # noqa: S102 - code built from the dataclass's own fields
+    return cast(Callable[[Order], Order], scope["clone"])
+
+
+_clone_order = _make_clone()
+
+
+for _hot in (Order, Fill):  # built per order and per fill: see domain/fast_init.py
+    fast_init(_hot)

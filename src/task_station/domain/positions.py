@@ -7,9 +7,10 @@ tests check on every fill.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
+from task_station.domain.fast_init import fast_init
 from task_station.domain.money import ZERO
 from task_station.domain.orders import Fill, OrderSide
 
@@ -52,11 +53,13 @@ class Position:
 
         same_direction = qty == ZERO or (qty > ZERO) == (signed_qty > ZERO)
         if same_direction:
-            return replace(
-                self,
-                quantity=qty + signed_qty,
-                cost=cost + signed_cash,
-                fees_paid=self.fees_paid + fill.fee,
+            return Position(
+                self.symbol,
+                qty + signed_qty,
+                cost + signed_cash,
+                realized,
+                self.fees_paid + fill.fee,
+                self.bot_id,
             )
 
         closing = min(abs(signed_qty), abs(qty))
@@ -76,10 +79,9 @@ class Position:
             new_qty = qty + (closing if signed_qty > ZERO else -closing)
         if new_qty == ZERO:
             cost = ZERO
-        return replace(
-            self,
-            quantity=new_qty,
-            cost=cost,
-            realized_pnl=realized,
-            fees_paid=self.fees_paid + fill.fee,
+        return Position(
+            self.symbol, new_qty, cost, realized, self.fees_paid + fill.fee, self.bot_id
         )
+
+
+fast_init(Position)  # one per fill (domain/fast_init.py)

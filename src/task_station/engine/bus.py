@@ -26,17 +26,36 @@ class EventBus:
 
     def __init__(self) -> None:
         self._handlers: defaultdict[type[Event], list[Handler]] = defaultdict(list)
+        self._wanted: dict[type[Event], bool] = {}
 
     def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> Callable[[], None]:
         """Register ``handler``; returns a function that unsubscribes it."""
         self._handlers[event_type].append(handler)
+        self._wanted.clear()
 
         def unsubscribe() -> None:
             handlers = self._handlers.get(event_type, [])
             if handler in handlers:
                 handlers.remove(handler)
+                self._wanted.clear()
 
         return unsubscribe
+
+    def listeners(self, event_type: type[Event]) -> int:
+        """How many handlers an event of ``event_type`` would reach (base types too)."""
+        return sum(
+            len(self._handlers.get(cls, ()))
+            for cls in event_type.__mro__
+            if isinstance(cls, type) and issubclass(cls, Event)
+        )
+
+    def wants(self, event_type: type[Event]) -> bool:
+        """Whether anyone would receive an event of ``event_type``: hot paths (a replay's
+        order events) skip building events nobody listens to."""
+        wanted = self._wanted.get(event_type)
+        if wanted is None:
+            wanted = self._wanted[event_type] = self.listeners(event_type) > 0
+        return wanted
 
     def publish(self, event: Event) -> None:
         for cls in type(event).__mro__:

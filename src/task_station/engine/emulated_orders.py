@@ -84,6 +84,8 @@ class Leg:
     failed: bool = False
     #: Set while the leg waits for the trader's approval (a mixed-mode bot's buy).
     proposal_id: str | None = None
+    #: Why it is sent: the order's tag, the trade table's entry or exit reason.
+    tag: str | None = None
 
     @property
     def filled(self) -> Decimal:
@@ -204,8 +206,8 @@ class EmulatedOrders:
                 f"OCO buy: the stop ({trigger}) must be above the limit ({price})"
             )
         group = Oco(
-            self._limit_leg(side, quantity, price),
-            self._stop_leg(side, quantity, trigger, stop_limit),
+            self._limit_leg(side, quantity, price, tag="oco limit"),
+            self._stop_leg(side, quantity, trigger, stop_limit, tag="oco stop"),
         )
         self.groups.append(group)
         return group
@@ -231,9 +233,9 @@ class EmulatedOrders:
                 f"{stop_loss}, take_profit {take_profit})"
             )
         entry = (
-            Leg(side, quantity, OrderType.MARKET)
+            Leg(side, quantity, OrderType.MARKET, tag="bracket entry")
             if entry_price is None
-            else self._limit_leg(side, quantity, entry_price)
+            else self._limit_leg(side, quantity, entry_price, tag="bracket entry")
         )
         group = Bracket(entry, stop_loss, take_profit)
         self.groups.append(group)
@@ -265,7 +267,7 @@ class EmulatedOrders:
         _positive(quantity=quantity, trigger_price=trigger)
         if limit is not None:
             _positive(limit_price=limit)
-        group = WatchedStop(self._stop_leg(side, quantity, trigger, limit))
+        group = WatchedStop(self._stop_leg(side, quantity, trigger, limit, tag="stop"))
         self.groups.append(group)
         return group
 
@@ -342,8 +344,8 @@ class EmulatedOrders:
                 return True
             exit_side = OrderSide.SELL if entry.side is OrderSide.BUY else OrderSide.BUY
             group.exits = Oco(
-                self._limit_leg(exit_side, filled, group.take_profit),
-                self._stop_leg(exit_side, filled, group.stop_loss, None),
+                self._limit_leg(exit_side, filled, group.take_profit, tag="take profit"),
+                self._stop_leg(exit_side, filled, group.stop_loss, None, tag="stop loss"),
                 armed=True,  # judged on the entry's own bar too (see the module notes)
                 label="bracket exit",
             )
@@ -360,7 +362,7 @@ class EmulatedOrders:
                 log.info("bot %s: trailing stop ended unfilled (%s)", self._bot_id, why)
                 return True
         if not group.native and group.armed and stop_hit(group.side, group.level, candle):
-            group.leg = Leg(group.side, group.quantity, OrderType.MARKET)
+            group.leg = Leg(group.side, group.quantity, OrderType.MARKET, tag="trailing stop")
             group.fired = True
             await self._send(group.leg)
             return group.leg.done
@@ -382,7 +384,13 @@ class EmulatedOrders:
                     group.leg = None
         group.armed = True
         if group.native and (group.leg is None or group.leg.done):
-            group.leg = Leg(group.side, group.quantity, OrderType.STOP_MARKET, trigger=group.level)
+            group.leg = Leg(
+                group.side,
+                group.quantity,
+                OrderType.STOP_MARKET,
+                trigger=group.level,
+                tag="trailing stop",
+            )
             await self._send(group.leg)
             if group.leg.failed:
                 return True
@@ -402,14 +410,20 @@ class EmulatedOrders:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _limit_leg(self, side: OrderSide, quantity: Decimal, price: Decimal) -> Leg:
-        return Leg(side, quantity, OrderType.LIMIT, price=price)
+    def _limit_leg(self, side: OrderSide, quantity: Decimal, price: Decimal, *, tag: str) -> Leg:
+        return Leg(side, quantity, OrderType.LIMIT, price=price, tag=tag)
 
     def _stop_leg(
-        self, side: OrderSide, quantity: Decimal, trigger: Decimal, limit: Decimal | None
+        self,
+        side: OrderSide,
+        quantity: Decimal,
+        trigger: Decimal,
+        limit: Decimal | None,
+        *,
+        tag: str,
     ) -> Leg:
         kind = OrderType.STOP_MARKET if limit is None else OrderType.STOP_LIMIT
-        return Leg(side, quantity, kind, price=limit, trigger=trigger)
+        return Leg(side, quantity, kind, price=limit, trigger=trigger, tag=tag)
 
     @staticmethod
     def _trigger(leg: Leg) -> Decimal:
@@ -474,6 +488,7 @@ class EmulatedOrders:
             price=leg.price if kind.has_limit_price else None,
             trigger_price=trigger,
             bot_id=self._bot_id,
+            tag=leg.tag,
         )
         try:
             if self._gate is not None:

@@ -119,6 +119,7 @@ class OrderManager:
             time_in_force=command.time_in_force,
             post_only=command.post_only,
             reduce_only=command.reduce_only,
+            tag=command.tag,
         )
         self._store.add(order)
         reason = self._pre_trade_check(order)
@@ -130,7 +131,8 @@ class OrderManager:
         submitted = order.submit(now)
         self._store.update(submitted)
         self._open[submitted.client_order_id] = submitted
-        self._bus.publish(OrderUpdated(now, submitted))
+        if self._bus.wants(OrderUpdated):
+            self._bus.publish(OrderUpdated(now, submitted))
         await self._venue.submit_order(submitted)
         return self._open.get(submitted.client_order_id) or self._stored(submitted)
 
@@ -277,7 +279,8 @@ class OrderManager:
     def _transition(self, order: Order) -> None:
         self._store.update(order)
         self._track(order)
-        self._bus.publish(OrderUpdated(self._clock.now(), order))
+        if self._bus.wants(OrderUpdated):
+            self._bus.publish(OrderUpdated(self._clock.now(), order))
 
     def _apply_fill(self, order: Order, report: FillReport) -> None:
         fill = report.fill
@@ -286,7 +289,8 @@ class OrderManager:
         self._track(updated)
         instrument = self._venue.instrument(fill.symbol)
         self._portfolio.apply_fill(fill, instrument)
-        self._bus.publish(OrderFilled(fill.ts, updated, fill))
+        if self._bus.wants(OrderFilled):
+            self._bus.publish(OrderFilled(fill.ts, updated, fill))
         self.publish_portfolio()
 
     def publish_portfolio(self, *, persist: bool = True) -> None:
@@ -299,6 +303,8 @@ class OrderManager:
         if self._portfolio_store is not None and persist:
             self._portfolio_store.save(self._portfolio.snapshot(), now)
             self._last_persist = time.monotonic()
+        if not self._bus.wants(PortfolioChanged):
+            return
         value = self._portfolio.valuation()
         self._bus.publish(
             PortfolioChanged(

@@ -343,6 +343,7 @@ class PositionStopper:
             type=OrderType.MARKET,
             quantity=abs(position.quantity),
             bot_id=bot_id,
+            tag=f"risk stop: {reason}"[:128],
         )
         return command, reason
 

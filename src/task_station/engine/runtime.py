@@ -8,19 +8,22 @@ asked for are sent. An order from bar t is therefore first matched on bar t+1.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import itertools
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import cast
+from typing import Generic, TypeVar, cast
 
+from task_station.domain.bar_columns import BarColumns, replay_bar
 from task_station.domain.bots import BotStatus
 from task_station.domain.candles import TIMEFRAME_SECONDS, Candle
-from task_station.domain.clock import Clock, ManualClock
+from task_station.domain.clock import Clock, ManualClock, ReplayClock
 from task_station.domain.commands import CancelOrder, SubmitOrder
 from task_station.domain.errors import (
     ConfigurationError,
@@ -40,7 +43,8 @@ from task_station.engine.feeds import BarSlice
 from task_station.engine.order_manager import OrderManager
 from task_station.engine.portfolio import Portfolio
 from task_station.engine.sandbox import StrategySandbox
-from task_station.strategies.base import Strategy
+from task_station.strategies.base import Series, Strategy
+from task_station.strategies.indicators import Indicator
 from task_station.venues.base import CandleDrivenVenue, Venue, VenueCapabilities
 
 log = logging.getLogger(__name__)
@@ -106,6 +110,14 @@ class RuntimeContext:
         self.awaiting_approval: Callable[[], bool] = lambda: False
         #: Where emulated legs ask for approval (a mixed bot's runtime sets it).
         self.gate: Gate | None = None
+        # Declared indicators: fed bar by bar live; read from a whole-replay batch when a
+        # replay runs on columns (``bars``, with the bar at hand at ``cursor.i``).
+        self._live_series: list[tuple[str, _LiveSeries[object]]] = []
+        #: The series whose change wakes the strategy (``indicator(..., wake=True)``).
+        self.wakers: list[_LiveSeries[object] | _ReplaySeries[object]] = []
+        self.replay: BarColumns | None = None
+        self.cursor = _Cursor()
+        self._marked_at = -1
 
     @property
     def now(self) -> datetime:
@@ -159,13 +171,19 @@ class RuntimeContext:
         quote_quantity: Decimal | None = None,
         price: Decimal | None = None,
         symbol: str | None = None,
+        tag: str | None = None,
     ) -> None:
-        self._queue(OrderSide.BUY, quantity, quote_quantity, price, symbol)
+        self._queue(OrderSide.BUY, quantity, quote_quantity, price, symbol, tag)
 
     def sell(
-        self, *, quantity: Decimal, price: Decimal | None = None, symbol: str | None = None
+        self,
+        *,
+        quantity: Decimal,
+        price: Decimal | None = None,
+        symbol: str | None = None,
+        tag: str | None = None,
     ) -> None:
-        self._queue(OrderSide.SELL, quantity, None, price, symbol)
+        self._queue(OrderSide.SELL, quantity, None, price, symbol, tag)
 
     def log(self, message: str) -> None:
         log.info("bot %s: %s", self._bot_id, message)
@@ -177,6 +195,7 @@ class RuntimeContext:
         quote_qty: Decimal | None,
         price: Decimal | None,
         symbol: str | None = None,
+        tag: str | None = None,
     ) -> None:
         self.pending.append(
             SubmitOrder(
@@ -187,6 +206,7 @@ class RuntimeContext:
                 quote_quantity=quote_qty,
                 price=price,
                 bot_id=self._bot_id,
+                tag=_tag(tag),
             )
         )
 
@@ -194,6 +214,7 @@ class RuntimeContext:
 
     @property
     def equity(self) -> Decimal:
+        self.mark_replay()
         return self._portfolio.valuation().equity
 
     @property
@@ -208,6 +229,10 @@ class RuntimeContext:
         if isinstance(bars, bool) or not isinstance(bars, int) or bars < 1:
             raise ValidationError(f"history needs a number of bars >= 1, got {bars!r}")
         kept = self._history[self.instrument_of(symbol).symbol]
+        if self.replay is not None:
+            end = self.cursor.i + 1
+            start = max(0, end - min(bars, HISTORY_BARS))
+            return tuple(replay_bar(self.replay, j) for j in range(start, end))
         start = max(0, len(kept) - bars)
         return tuple(itertools.islice(kept, start, None))
 
@@ -221,6 +246,7 @@ class RuntimeContext:
         time_in_force: TimeInForce = TimeInForce.GTC,
         reduce_only: bool = False,
         symbol: str | None = None,
+        tag: str | None = None,
     ) -> None:
         self.pending.append(
             SubmitOrder(
@@ -233,6 +259,7 @@ class RuntimeContext:
                 time_in_force=time_in_force,
                 post_only=post_only,
                 reduce_only=reduce_only,
+                tag=_tag(tag),
             )
         )
 
@@ -258,6 +285,7 @@ class RuntimeContext:
                 price=limit_price,
                 trigger_price=trigger_price,
                 bot_id=self._bot_id,
+                tag="stop",
             )
         )
 
@@ -302,7 +330,9 @@ class RuntimeContext:
             _side(side), quantity, trail_pct, lambda: self._last_price(target)
         )
 
-    def target_position(self, quantity: Decimal, *, symbol: str | None = None) -> None:
+    def target_position(
+        self, quantity: Decimal, *, symbol: str | None = None, tag: str | None = None
+    ) -> None:
         if not isinstance(quantity, Decimal) or not quantity.is_finite() or quantity < ZERO:
             raise ValidationError(
                 f"target_position needs a base quantity >= 0 (spot), got {quantity!r}"
@@ -313,11 +343,13 @@ class RuntimeContext:
         if delta <= ZERO:
             return
         if quantity > held:
-            self.buy(quantity=delta, symbol=instrument.symbol)
+            self.buy(quantity=delta, symbol=instrument.symbol, tag=tag)
         else:
-            self.sell(quantity=delta, symbol=instrument.symbol)
+            self.sell(quantity=delta, symbol=instrument.symbol, tag=tag)
 
-    def target_percent(self, fraction: Decimal, *, symbol: str | None = None) -> None:
+    def target_percent(
+        self, fraction: Decimal, *, symbol: str | None = None, tag: str | None = None
+    ) -> None:
         if not isinstance(fraction, Decimal) or not ZERO <= fraction <= 1:
             raise ValidationError(
                 f"target_percent needs a fraction of equity in [0, 1] (0.5 means 50 %), "
@@ -331,11 +363,11 @@ class RuntimeContext:
             spend = min((target - held) * price, self.cash)
             quote_sized = self._capabilities is None or self._capabilities.quote_sized_market_buy
             if quote_sized and spend > ZERO:
-                self.buy(quote_quantity=spend, symbol=instrument.symbol)
+                self.buy(quote_quantity=spend, symbol=instrument.symbol, tag=tag)
             elif (size := round_size(instrument, spend / price)) > ZERO:
-                self.buy(quantity=size, symbol=instrument.symbol)
+                self.buy(quantity=size, symbol=instrument.symbol, tag=tag)
         elif (size := round_size(instrument, held - target)) > ZERO:
-            self.sell(quantity=size, symbol=instrument.symbol)
+            self.sell(quantity=size, symbol=instrument.symbol, tag=tag)
 
     def cancel(self, client_order_id: str) -> None:
         self._cancels.append(client_order_id)
@@ -389,6 +421,62 @@ class RuntimeContext:
         for emulated in self._emulated.values():
             emulated.close()
 
+    def indicator(
+        self, indicator: Indicator[V], *, symbol: str | None = None, wake: bool = False
+    ) -> Series[V]:
+        instrument = self.instrument_of(symbol)
+        if self.replay is not None:
+            if instrument.symbol != self._instrument.symbol:
+                raise ConfigurationError("a replay on columns carries one instrument")
+            replayed = _ReplaySeries(indicator.batch(self.replay), self.cursor)
+            if wake:
+                self.wakers.append(cast("_ReplaySeries[object]", replayed))
+            return replayed
+        series: _LiveSeries[V] = _LiveSeries(indicator)
+        for candle in self._history[instrument.symbol]:  # declared late: catch up
+            series.push(indicator.update(candle))
+        self._live_series.append((instrument.symbol, cast("_LiveSeries[object]", series)))
+        if wake:
+            self.wakers.append(cast("_LiveSeries[object]", series))
+        return series
+
+    @property
+    def asleep(self) -> bool:
+        """The strategy has nothing to do this bar: it declared the series that wake it,
+        none of them changed, and no fill of this bot arrived since its previous bar."""
+        return bool(self.wakers) and not self._fills and not any(s.changed for s in self.wakers)
+
+    def feed_indicators(self, bars: Mapping[str, Candle]) -> None:
+        """Give every declared indicator its symbol's closed bar (live runs)."""
+        for symbol, series in self._live_series:
+            candle = bars.get(symbol)
+            if candle is not None:
+                series.push(series.indicator.update(candle))
+
+    @property
+    def busy(self) -> bool:
+        """Whether the step after the strategy has work: cancels, timers, linked orders."""
+        if self._cancels or self._timers:
+            return True
+        if not self._emulated:
+            return False
+        return any(e.groups for e in self._emulated.values())
+
+    def count_bars(self, n: int) -> None:
+        """A replay's quiet bars closed (what ``BarClosed`` counts when published)."""
+        self._bars += n
+
+    def clear_fills(self) -> None:
+        if self._fills:
+            self._fills.clear()
+
+    def mark_replay(self) -> None:
+        """A replay marks the book at the bar's close only when something reads it."""
+        i = self.cursor.i
+        if self.replay is not None and self._marked_at != i:
+            self._portfolio.mark(self._instrument.symbol, self.replay.exact("close", i))
+            self._marked_at = i
+
     def _native(self, kind: OrderType) -> bool:
         return self._capabilities is None or kind in self._capabilities.order_types
 
@@ -411,6 +499,8 @@ class RuntimeContext:
 
     def _last_price(self, symbol: str | None = None) -> Decimal:
         symbol = symbol or self._instrument.symbol
+        if self.replay is not None and self.cursor.i >= 0:
+            return self.replay.exact("close", self.cursor.i)
         kept = self._history.get(symbol)
         if kept:
             return kept[-1].close
@@ -442,7 +532,8 @@ class RuntimeContext:
             return
         kept = self._history.get(event.symbol)
         if kept is not None:
-            kept.append(event.candle)
+            if self.replay is None:  # a replay's history is its columns
+                kept.append(event.candle)
             if event.symbol == self._instrument.symbol:
                 self._bars += 1
 
@@ -455,8 +546,10 @@ class RuntimeContext:
     def warm_up_bar(self, candle: Candle) -> list[str]:
         """Count a warm-up bar of the primary instrument as ``BarClosed`` would (history,
         bar count); returns the timers it makes due."""
-        self._history[self._instrument.symbol].append(candle)
+        if self.replay is None:  # a replay's history is its columns
+            self._history[self._instrument.symbol].append(candle)
         self._bars += 1
+        self.feed_indicators({self._instrument.symbol: candle})
         return self._timers.due(self._bars, self.now)
 
     def discard_requests(self) -> None:
@@ -465,6 +558,94 @@ class RuntimeContext:
         self._cancels.clear()
         for emulated in self._emulated.values():
             emulated.drop_all()
+
+
+V = TypeVar("V")
+
+
+class _Cursor:
+    """Which bar of a replay on columns is being handled."""
+
+    __slots__ = ("i",)
+
+    def __init__(self) -> None:
+        self.i = -1
+
+
+class _LiveSeries(Generic[V]):
+    """A declared indicator in a live run: the runtime feeds it each closed bar."""
+
+    __slots__ = ("changed", "indicator", "value")
+
+    def __init__(self, indicator: Indicator[V]) -> None:
+        self.indicator = indicator
+        self.value: V | None = None
+        self.changed = False
+
+    def push(self, value: V | None) -> None:
+        self.changed = value != self.value
+        self.value = value
+
+
+class _ReplaySeries(Generic[V]):
+    """A declared indicator in a replay: computed once over the whole replay, read at
+    the bar at hand (never later: the look-ahead test holds ``batch`` to that)."""
+
+    __slots__ = ("_cursor", "_values")
+
+    def __init__(self, values: Sequence[V | None], cursor: _Cursor) -> None:
+        self._values = values
+        self._cursor = cursor
+
+    @property
+    def value(self) -> V | None:
+        i = self._cursor.i
+        return self._values[i] if i >= 0 else None
+
+    @property
+    def changed(self) -> bool:
+        i = self._cursor.i
+        if i < 0:
+            return False
+        return self._values[i] != (self._values[i - 1] if i else None)
+
+    def changes(self) -> list[int]:
+        """The bars at which the value differs from the bar before (None before bar 0)."""
+        values = self._values
+        return [i for i in range(len(values)) if values[i] != (values[i - 1] if i else None)]
+
+
+def _wake_bars(
+    wakers: Sequence[_LiveSeries[object] | _ReplaySeries[object]], total: int
+) -> list[int] | None:
+    """Sorted bars where any waking series changes; None: every bar wakes."""
+    if not wakers:
+        return None
+    changes: set[int] = set()
+    for series in wakers:
+        if isinstance(series, _ReplaySeries):
+            changes.update(series.changes())
+        else:  # not a replay series: cannot know ahead, so every bar wakes
+            return None
+    return sorted(changes)
+
+
+def _next_at(sorted_bars: list[int], i: int, total: int) -> int:
+    """The first bar >= ``i`` in ``sorted_bars`` (``total`` when none)."""
+    k = bisect.bisect_left(sorted_bars, i)
+    return sorted_bars[k] if k < len(sorted_bars) else total
+
+
+#: How long an order's tag may be (the orders table's column).
+TAG_LENGTH = 128
+
+
+def _tag(tag: str | None) -> str | None:
+    if tag is None:
+        return None
+    if not isinstance(tag, str):
+        raise ValidationError(f"an order's tag is text (why it was sent), got {tag!r}")
+    return tag[:TAG_LENGTH]
 
 
 def _side(side: OrderSide | str) -> OrderSide:
@@ -598,6 +779,150 @@ class BotRuntime:
     def start(self) -> None:
         self._sandbox.call("on_start", lambda: self.strategy.on_start(self._ctx))
 
+    async def replay(
+        self,
+        bars: BarColumns,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        warmup: int = 0,
+    ) -> BotStatus:
+        """Run through ``bars`` of the primary instrument: ``run`` for a backtest.
+
+        The first ``warmup`` bars only warm the strategy up (``warm_up``: it sees them,
+        nothing it asks for is sent), so it trades from bar ``warmup`` on.
+
+        A bar goes through the live path's ``step`` unless nothing but the strategy can
+        act on it: no order working at the venue, no emulated order, timer, risk
+        manager, approval queue or pause, nobody else listening to bar events. On such a
+        quiet bar the step would match nothing, publish to no one and leave the venue as
+        the next processed bar sets it again, so only the strategy runs (with the bar,
+        the time, the history and its declared indicators as the step gives them) and
+        what it asks for goes out through the same code as ``advance``. A strategy that
+        declared the series that wake it is not called on a quiet bar where none of them
+        changes (``advance`` skips it live too), so the replay jumps from one such
+        event to the next. Marks are made when something reads them.
+        ``tests/engine/test_replay.py`` runs strategy families both ways and compares
+        every order and fill.
+
+        ``progress(done, total)`` is called about ten times a second; ``should_stop()``
+        as often ends the run as STOPPED (a cancelled backtest).
+        """
+        ctx, clock, venue = self._ctx, self._clock, self._venue
+        if len(self.symbols) != 1:
+            raise ConfigurationError("a replay on columns runs a one-instrument bot")
+        if not (self._drive_venue and isinstance(clock, ReplayClock)):
+            raise ConfigurationError("a replay needs its own candle-driven venue and a ReplayClock")
+        ctx.replay = bars
+        self.start()
+        symbol = self.instrument.symbol
+        strategy = self.strategy
+        plain_on_bar = type(strategy).on_bars is Strategy.on_bars
+        bar_ms = int(self._bar.total_seconds() * 1000)
+        open_times = bars.ts.tolist()
+        close_times = (bars.ts + bar_ms).tolist()
+        has_idle = getattr(venue, "idle", None) is not None
+        total = len(bars)
+        sandbox = self._sandbox
+        listening = self._bus.listeners(BarClosed)
+        # The bars where a waking series changes (all bars when the strategy declared
+        # none): the only quiet bars the strategy is called on.
+        wakers = len(ctx.wakers)
+        wake_at = _wake_bars(ctx.wakers, total)
+        last_report = time.perf_counter()
+        events = 0
+        i = 0
+        while i < min(warmup, total):
+            ctx.cursor.i = i
+            clock.set_ms(close_times[i])
+            self._warm_bar(replay_bar(bars, i))
+            self.bars_seen += 1
+            i += 1
+        while i < total:
+            events += 1
+            if events & 1023 == 0:
+                if self._stop.is_set() or (should_stop is not None and should_stop()):
+                    self._stop.set()
+                    break
+                now = time.perf_counter()
+                if now - last_report >= 0.1:
+                    last_report = now
+                    if progress is not None:
+                        progress(i, total)
+                    await asyncio.sleep(0)  # the GUI, the API and other bots go on
+            if not (
+                has_idle
+                and venue.idle  # type: ignore[attr-defined]
+                and listening == 1  # the context's own history subscription only
+                and not ctx.busy
+                and self._orders.risk is None
+                and self.approvals is None
+                and self.paused_reason is None
+                and not self._publish_marks
+                and self._on_bar is None
+                and self.equity_curve is None
+            ):
+                ctx.cursor.i = i
+                clock.set(datetime.fromtimestamp(open_times[i] / 1000, tz=UTC))
+                await self.step(clock.now(), {symbol: replay_bar(bars, i)})
+                listening = self._bus.listeners(BarClosed)
+                if len(ctx.wakers) != wakers:  # declared later: recompute
+                    wakers = len(ctx.wakers)
+                    wake_at = _wake_bars(ctx.wakers, total)
+                i += 1
+                continue
+            # Quiet from here: skip to the next bar the strategy must see.
+            j = i if wake_at is None else _next_at(wake_at, i, total)
+            self.bars_seen += j - i
+            ctx.count_bars(j - i)
+            if j >= total:
+                ctx.cursor.i = total - 1
+                break
+            i = j
+            ctx.cursor.i = i
+            bar = replay_bar(bars, i)
+            clock.set_ms(close_times[i])
+            self.bars_seen += 1
+            ctx.count_bars(1)
+            try:
+                if plain_on_bar:
+                    strategy.on_bar(ctx, bar)
+                else:
+                    strategy.on_bars(ctx, {symbol: bar})
+            except Exception as exc:
+                sandbox.call("on_bar", _raiser(exc))
+            else:
+                sandbox.consecutive_failures = 0
+            if ctx.pending or ctx.busy:
+                # the step would have matched this bar first: the venue takes it now
+                cast(CandleDrivenVenue, venue).process_bar(bar)
+                ctx.mark_replay()
+                await ctx.after_bars({symbol: bar}, self._fire_timer)
+                pending, ctx.pending = ctx.pending, []
+                for command in pending:
+                    try:
+                        await self._send(command, bar)
+                    except StrategyError:
+                        raise
+                    except Exception as exc:  # a malformed order from the strategy
+                        sandbox.call("order", _raiser(exc))
+                self._sync_pause()
+            else:
+                ctx.clear_fills()
+            if len(ctx.wakers) != wakers:
+                wakers = len(ctx.wakers)
+                wake_at = _wake_bars(ctx.wakers, total)
+            i += 1
+        if total and not self._stop.is_set():
+            ctx.cursor.i = total - 1
+            if has_idle and venue.idle:  # type: ignore[attr-defined]
+                # the last bar's price and time, as stepping every bar leaves them
+                cast(CandleDrivenVenue, venue).process_bar(replay_bar(bars, total - 1))
+            ctx.mark_replay()
+        if progress is not None:
+            progress(self.bars_seen, total)
+        return await self.finish()
+
     async def warm_up(self, bars: Sequence[Candle]) -> None:
         """Replay ``bars`` (of the primary instrument) through the strategy, trading none.
 
@@ -614,7 +939,8 @@ class BotRuntime:
                 await asyncio.sleep(0)  # the GUI, the API and other bots go on meanwhile
 
     def _warm_bar(self, candle: Candle) -> None:
-        self._clock.set(candle.ts + self._bar)
+        if self._ctx.replay is None:
+            self._clock.set(candle.ts + self._bar)
         bars = {self.instrument.symbol: candle}
         due = self._ctx.warm_up_bar(candle)
         if self.control_mode is not ControlMode.MANUAL:
@@ -668,11 +994,13 @@ class BotRuntime:
             )
         if self._publish_marks:
             self._orders.publish_marks()
+        self._ctx.feed_indicators(mine)
         await self._apply_risk(mine)
         if self.paused_reason is not None:
             await self._ctx.step_emulated(mine)  # protective exits keep working
             return
-        if self.control_mode is not ControlMode.MANUAL:  # manual: the trader sends orders
+        if self.control_mode is not ControlMode.MANUAL and not self._ctx.asleep:
+            # manual: the trader sends orders; asleep: the strategy said it would do nothing
             self._sandbox.call("on_bar", lambda: self.strategy.on_bars(self._ctx, mine))
         await self._ctx.after_bars(mine, self._fire_timer)  # cancels, timers, emulated orders
         pending, self._ctx.pending = self._ctx.pending, []

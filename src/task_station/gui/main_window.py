@@ -17,6 +17,7 @@ from task_station.domain.events import BotStatusChanged
 from task_station.gui.bot_chart import BotChartPanel
 from task_station.gui.docks import BotsDock, OrdersDock, PortfolioDock
 from task_station.gui.docks.accounts import AccountsDock
+from task_station.gui.docks.backtests import BacktestsDock
 from task_station.gui.docks.dex import DexDock
 from task_station.gui.docks.proposals import ProposalsDock
 from task_station.gui.kill_switch import KillSwitchControl
@@ -72,6 +73,14 @@ class MainWindow(QMainWindow):
         self.proposals_dock = ProposalsDock(
             services.proposals, services.bots, services.events, principal, self
         )
+        self.backtests_dock = BacktestsDock(
+            services.backtests,
+            services.strategies,
+            services.events,
+            principal,
+            self,
+            settings=self._settings,
+        )
         self._arrange_docks()
         self._build_menus()
         self._build_status_bar(api_url)
@@ -90,6 +99,8 @@ class MainWindow(QMainWindow):
         self.dex_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.proposals_dock.error.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.proposals_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.backtests_dock.error.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.backtests_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._status_refresh = Coalescer(self._update_running, 150, self)
         self.link = BusLink(self, services.events)
         self.link.on(BotStatusChanged, self._on_bot_status)
@@ -114,6 +125,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.orders_dock, self.portfolio_dock, Qt.Orientation.Horizontal)
         self.tabifyDockWidget(self.portfolio_dock, self.accounts_dock)
         self.tabifyDockWidget(self.accounts_dock, self.dex_dock)
+        self.tabifyDockWidget(self.dex_dock, self.backtests_dock)  # the widest group
         self.portfolio_dock.raise_()
         self.resizeDocks([self.bots_dock], [560], Qt.Orientation.Horizontal)
         self.resizeDocks([self.orders_dock], [330], Qt.Orientation.Vertical)
@@ -137,6 +149,7 @@ class MainWindow(QMainWindow):
         for dock in (self.bots_dock, self.orders_dock, self.portfolio_dock):
             view.addAction(dock.toggleViewAction())
         view.addAction(self.proposals_dock.toggleViewAction())
+        view.addAction(self.backtests_dock.toggleViewAction())
 
     def _build_status_bar(self, api_url: str | None) -> None:
         bar = self.statusBar()

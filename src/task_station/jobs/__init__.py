@@ -1,1 +1,3 @@
-"""Placeholder for the jobs layer (see ARCHITECTURE.md); later issues fill it."""
+"""The jobs layer: CPU-heavy work (backtests, later sweeps and training) in worker
+processes that report progress and can be cancelled (``workers``), and what a backtest
+worker is given and sends back (``backtest_worker``)."""

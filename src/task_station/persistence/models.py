@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -169,6 +170,7 @@ class OrderRow(Base):
     venue_order_id: Mapped[str | None] = mapped_column(String(128), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime | None]
+    tag: Mapped[str | None] = mapped_column(String(128))
 
 
 class FillRow(Base):
@@ -437,6 +439,7 @@ class ProposalRow(Base):
     time_in_force: Mapped[str] = mapped_column(String(8))
     post_only: Mapped[bool] = mapped_column(Boolean)
     reduce_only: Mapped[bool] = mapped_column(Boolean)
+    tag: Mapped[str | None] = mapped_column(String(128))
     reference_price: Mapped[Decimal]
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
@@ -464,3 +467,37 @@ class ApprovalRulesRow(Base):
     auto_approve_below: Mapped[Decimal | None]
     auto_approve_within_bps: Mapped[Decimal | None]
     updated_at: Mapped[datetime]
+
+
+# --- backtest runs ----------------------------------------------------------------------
+
+
+class BacktestRunRow(Base):
+    """One backtest run submitted to the worker processes: its inputs, its progress and
+    what came out (``result`` holds the trades and a downsampled equity curve, capped
+    so a row stays small; the full report is a file at ``report_path``)."""
+
+    __tablename__ = "backtest_runs"
+    __table_args__ = (Index(None, "created_at"), Index(None, "status"))
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    created_by: Mapped[str | None] = mapped_column(NAME)
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[float] = mapped_column(Float)
+    strategy: Mapped[str] = mapped_column(NAME)
+    params: Mapped[dict[str, Any]]
+    symbol: Mapped[str] = mapped_column(SYMBOL)
+    timeframe: Mapped[str] = mapped_column(String(16))
+    data_source: Mapped[str] = mapped_column(Text)
+    bars: Mapped[int] = mapped_column(Integer)
+    cash: Mapped[Decimal]
+    fee_bps: Mapped[Decimal]
+    final_equity: Mapped[Decimal | None]
+    trade_count: Mapped[int | None] = mapped_column(Integer)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    report_path: Mapped[str | None] = mapped_column(Text)

@@ -46,6 +46,7 @@ def _new_row(order: Order) -> OrderRow:
         time_in_force=order.time_in_force.value,
         post_only=order.post_only,
         reduce_only=order.reduce_only,
+        tag=order.tag,
     )
     _write_state(row, order)
     return row
@@ -106,6 +107,7 @@ def _to_order(row: OrderRow, fills: Iterable[FillRow]) -> Order:
         venue_order_id=row.venue_order_id,
         reason=row.reason,
         updated_at=row.updated_at,
+        tag=row.tag,
         fills=tuple(_to_fill(f, row.client_order_id) for f in fills),
     )
 

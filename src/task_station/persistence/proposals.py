@@ -37,6 +37,7 @@ def _write(row: ProposalRow, proposal: Proposal) -> None:
     row.time_in_force = command.time_in_force.value
     row.post_only = command.post_only
     row.reduce_only = command.reduce_only
+    row.tag = command.tag
     row.reference_price = proposal.reference_price
     row.created_at = proposal.created_at
     row.expires_at = proposal.expires_at
@@ -65,6 +66,7 @@ def _to_proposal(row: ProposalRow) -> Proposal:
         time_in_force=TimeInForce(row.time_in_force),
         post_only=row.post_only,
         reduce_only=row.reduce_only,
+        tag=row.tag,
     )
     edited = None
     if row.edited:

@@ -11,13 +11,25 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, TypeVar
 
 from task_station.domain.candles import Candle
 from task_station.domain.events import OrderFilled
 from task_station.domain.instruments import Instrument
 from task_station.domain.orders import Order, OrderSide, TimeInForce
+from task_station.strategies.indicators import Indicator
 from task_station.strategies.params import Param, ParamValue, validate_params
+
+V = TypeVar("V", covariant=True)
+W = TypeVar("W")
+
+
+class Series(Protocol[V]):
+    """A declared indicator as the strategy reads it."""
+
+    @property
+    def value(self) -> V | None:
+        """Its value at the bar being handled (None while it warms up)."""
 
 
 class StrategyContext(Protocol):
@@ -62,11 +74,18 @@ class StrategyContext(Protocol):
         quote_quantity: Decimal | None = None,
         price: Decimal | None = None,
         symbol: str | None = None,
+        tag: str | None = None,
     ) -> None:
-        """Ask to buy ``quantity`` base (or spend ``quote_quantity``); ``price`` makes it a limit."""
+        """Ask to buy ``quantity`` base (or spend ``quote_quantity``); ``price`` makes it a
+        limit; ``tag`` says why (the trade table's entry or exit reason)."""
 
     def sell(
-        self, *, quantity: Decimal, price: Decimal | None = None, symbol: str | None = None
+        self,
+        *,
+        quantity: Decimal,
+        price: Decimal | None = None,
+        symbol: str | None = None,
+        tag: str | None = None,
     ) -> None: ...
 
     def log(self, message: str) -> None: ...
@@ -103,6 +122,7 @@ class StrategyContext(Protocol):
         time_in_force: TimeInForce = TimeInForce.GTC,
         reduce_only: bool = False,
         symbol: str | None = None,
+        tag: str | None = None,
     ) -> None:
         """A limit order with the venue flags ``buy``/``sell`` do not expose."""
 
@@ -155,10 +175,14 @@ class StrategyContext(Protocol):
         """A stop that follows the best price since it was placed at ``trail_pct`` behind
         it (a sell trails the highest high, a buy the lowest low) and never moves back."""
 
-    def target_position(self, quantity: Decimal, *, symbol: str | None = None) -> None:
+    def target_position(
+        self, quantity: Decimal, *, symbol: str | None = None, tag: str | None = None
+    ) -> None:
         """Trade at market what it takes to hold ``quantity`` base."""
 
-    def target_percent(self, fraction: Decimal, *, symbol: str | None = None) -> None:
+    def target_percent(
+        self, fraction: Decimal, *, symbol: str | None = None, tag: str | None = None
+    ) -> None:
         """Trade at market what it takes to hold ``fraction`` of equity in the base asset."""
 
     def cancel(self, client_order_id: str) -> None:
@@ -173,6 +197,21 @@ class StrategyContext(Protocol):
         keeps it going. Setting a name again replaces that timer."""
 
     def cancel_timer(self, name: str) -> None: ...
+
+    def indicator(
+        self, indicator: Indicator[W], *, symbol: str | None = None, wake: bool = False
+    ) -> Series[W]:
+        """Declare an indicator (in ``on_start``) and read ``.value`` on every bar.
+
+        Live, the runtime feeds it each closed bar of ``symbol`` before the strategy
+        runs; a backtest computes it over the whole replay at once (``Indicator.batch``),
+        which is what makes a million-bar backtest fast. Both give the same values.
+
+        ``wake=True`` is a promise: on a bar where none of the waking series changed
+        value and no fill of this bot arrived, ``on_bar`` would do nothing (no order, no
+        state that matters later). The runtime then does not call it on such bars, live
+        and in backtests alike, and a backtest skips straight to the next change.
+        """
 
 
 class Strategy(ABC):
@@ -190,6 +229,11 @@ class Strategy(ABC):
 
     def check_params(self) -> None:
         """Cross-parameter checks; raise ``ValidationError`` with a helpful message."""
+
+    def warmup_bars(self) -> int:
+        """How many bars the strategy must see before its decisions mean anything (its
+        longest lookback). A backtest does not trade on them; 0: it decides from bar 1."""
+        return 0
 
     def on_start(self, ctx: StrategyContext) -> None:
         """Called once before the first bar."""

@@ -104,6 +104,6 @@ class LongOnlySignal(Strategy):
         if signal == 0 or ctx.has_open_orders:
             return
         if signal > 0 and ctx.position <= ZERO and ctx.cash > ZERO:
-            ctx.buy(quote_quantity=ctx.cash * self.dec("fraction"))
+            ctx.buy(quote_quantity=ctx.cash * self.dec("fraction"), tag=f"{self.name} entry")
         elif signal < 0 and ctx.position > ZERO:
-            ctx.sell(quantity=ctx.position)
+            ctx.sell(quantity=ctx.position, tag=f"{self.name} exit")

@@ -107,7 +107,7 @@ class Dca(Strategy):
         if not cycle.base_sent:
             spend = min(self._dec("base_order"), ctx.cash)
             if spend > ZERO:
-                ctx.buy(quote_quantity=spend)
+                ctx.buy(quote_quantity=spend, tag="dca base order")
                 cycle.base_sent = True
             return
         if cycle.base_price is None:
@@ -129,7 +129,7 @@ class Dca(Strategy):
             price = round_price(
                 ctx.instrument, cycle.average * (1 + self._dec("take_profit")), up=True
             )
-            ctx.sell(quantity=cycle.held, price=price)
+            ctx.sell(quantity=cycle.held, price=price, tag="dca take profit")
 
     def _apply_fills(self, ctx: StrategyContext, cycle: Cycle) -> bool:
         """Book this bar's fills into the cycle; True if the take-profit must move."""
@@ -160,4 +160,4 @@ class Dca(Strategy):
                 break
             size = round_size(ctx.instrument, quote / price)
             if size > ZERO:
-                ctx.buy(quantity=size, price=price)
+                ctx.buy(quantity=size, price=price, tag="dca safety order")

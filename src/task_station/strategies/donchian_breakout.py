@@ -92,7 +92,7 @@ class DonchianBreakout(LongOnlySignal):
                 self._protect(ctx)
             if signal < 0 and not self._exiting:
                 ctx.cancel_all()  # the stop locks the coins the exit sells
-                ctx.sell(quantity=ctx.position)
+                ctx.sell(quantity=ctx.position, tag="channel exit")
                 self._exiting = True
             return
         self._exiting = False
@@ -104,7 +104,7 @@ class DonchianBreakout(LongOnlySignal):
         units = ctx.equity * self.dec("risk") / atr
         size = round_size(ctx.instrument, min(units, ctx.cash * CASH_CAP / candle.close))
         if size > ZERO:
-            ctx.buy(quantity=size)
+            ctx.buy(quantity=size, tag="channel breakout")
             self._entry_atr, self._stop_sent = atr, False
 
     def _protect(self, ctx: StrategyContext) -> None:

@@ -124,10 +124,10 @@ class Grid(Strategy):
             if slot.buying or slot.selling:
                 continue
             if slot.held > ZERO:
-                ctx.sell(quantity=slot.held, price=slot.sell_price)
+                ctx.sell(quantity=slot.held, price=slot.sell_price, tag="grid sell")
                 slot.selling = True
             elif slot.buy_price < candle.close and slot.size > ZERO:
-                ctx.buy(quantity=slot.size, price=slot.buy_price)
+                ctx.buy(quantity=slot.size, price=slot.buy_price, tag="grid buy")
                 slot.buying = True
 
     def _apply_fills(self, ctx: StrategyContext) -> None:

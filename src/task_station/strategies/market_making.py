@@ -113,8 +113,8 @@ class MarketMaking(Strategy):
         if bid_f > 0 and q < float(self._dec("max_inventory")):
             bid = round_price(inst, to_decimal(bid_f))
             if ZERO < bid < candle.close and ctx.cash >= lot * bid * Decimal("1.01"):
-                ctx.limit(OrderSide.BUY, lot, bid, post_only=True)
+                ctx.limit(OrderSide.BUY, lot, bid, post_only=True, tag="quote bid")
         sell = round_size(inst, min(lot, ctx.position))
         ask = round_price(inst, to_decimal(ask_f), up=True)
         if sell > ZERO and ask > candle.close:
-            ctx.limit(OrderSide.SELL, sell, ask, post_only=True)
+            ctx.limit(OrderSide.SELL, sell, ask, post_only=True, tag="quote ask")

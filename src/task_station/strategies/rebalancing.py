@@ -38,9 +38,9 @@ class Rebalancer:
             held = quantity * ctx.price(symbol)
             if held > ctx.equity * weight:
                 if weight == ZERO:
-                    ctx.target_position(ZERO, symbol=symbol)
+                    ctx.target_position(ZERO, symbol=symbol, tag="rebalance out")
                 else:
-                    ctx.target_percent(weight, symbol=symbol)
+                    ctx.target_percent(weight, symbol=symbol, tag="rebalance")
         self._buys_due = any(w > ZERO for w in self.targets.values())
 
     def step(self, ctx: StrategyContext) -> None:
@@ -50,4 +50,4 @@ class Rebalancer:
         self._buys_due = False
         for symbol, weight in self.targets.items():
             if weight > ZERO:
-                ctx.target_percent(weight, symbol=symbol)
+                ctx.target_percent(weight, symbol=symbol, tag="rebalance")

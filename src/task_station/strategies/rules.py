@@ -648,7 +648,7 @@ class RuleStrategy(Strategy):
             return
         if rules.holds(self.spec.exit):
             ctx.cancel_all()
-            ctx.sell(quantity=position)
+            ctx.sell(quantity=position, tag="rule exit")
             self._protected = False
             return
         if not self._protected and not ctx.has_open_orders:
@@ -663,9 +663,9 @@ class RuleStrategy(Strategy):
             if quantity * candle.close > ctx.cash:  # would be refused by the venue
                 ctx.log(f"rules: entry skipped, {quantity} base costs more than the free cash")
                 return
-            ctx.buy(quantity=quantity)
+            ctx.buy(quantity=quantity, tag="rule entry")
         elif sizing.fraction_of_cash is not None and ctx.cash > ZERO:
-            ctx.buy(quote_quantity=ctx.cash * sizing.fraction_of_cash)
+            ctx.buy(quote_quantity=ctx.cash * sizing.fraction_of_cash, tag="rule entry")
 
     def _protect(self, ctx: StrategyContext, position: Decimal, candle: Candle) -> None:
         stop, take = self.spec.stop_loss_pct, self.spec.take_profit_pct
@@ -689,4 +689,4 @@ class RuleStrategy(Strategy):
         elif stop_price is not None:
             ctx.stop(OrderSide.SELL, quantity, stop_price)
         elif take_price is not None:
-            ctx.limit(OrderSide.SELL, quantity, take_price)
+            ctx.limit(OrderSide.SELL, quantity, take_price, tag="take profit")

@@ -45,9 +45,9 @@ def send(ctx: StrategyContext, side: OrderSide, quantity: Decimal) -> None:
     if quantity <= ZERO:
         return
     if side is OrderSide.BUY:
-        ctx.buy(quantity=quantity)
+        ctx.buy(quantity=quantity, tag="twap slice")
     else:
-        ctx.sell(quantity=quantity)
+        ctx.sell(quantity=quantity, tag="twap slice")
 
 
 class Twap(Strategy):

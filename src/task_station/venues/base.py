@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from task_station.domain.candles import Candle
+from task_station.domain.fast_init import fast_init
 from task_station.domain.instruments import Instrument
 from task_station.domain.orders import Fill, Order, OrderStatus, OrderType
 
@@ -116,3 +117,7 @@ class CandleDrivenVenue(Venue, Protocol):
     """A simulated venue that matches pending orders when told a bar closed."""
 
     def process_bar(self, candle: Candle) -> None: ...
+
+
+for _hot in (OrderAcceptedReport, FillReport):  # one per order event (domain/fast_init.py)
+    fast_init(_hot)

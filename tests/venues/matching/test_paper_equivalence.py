@@ -15,6 +15,7 @@ from task_station.backtest import runner
 from task_station.backtest.runner import BacktestConfig, run_backtest
 from task_station.domain.instruments import Instrument
 from task_station.marketdata.candle_files import read_candles
+from task_station.venues.matching.model import MatchingConfig
 from task_station.venues.matching.paper_venue import MatchingPaperVenue
 from task_station.venues.paper import PaperVenue
 
@@ -36,7 +37,21 @@ async def test_sma_cross_on_binance_btc_fills_identical_to_paper_v1(
     )
     matched = await run_backtest(config)  # the runner's own venue: the matching engine
     assert runner.MatchingPaperVenue is MatchingPaperVenue
-    monkeypatch.setattr(runner, "MatchingPaperVenue", PaperVenue)
+
+    class V1(PaperVenue):
+        slippage_paid = Decimal(0)  # v1 has no slippage model
+
+    def v1_venue(*args: object, name: str, config: MatchingConfig) -> PaperVenue:
+        # v1 knows fees only: the config is the default one but for them
+        assert config == MatchingConfig(maker_fee=config.maker_fee, taker_fee=config.taker_fee)
+        return V1(
+            *args,  # type: ignore[arg-type]
+            name=name,
+            maker_fee=config.maker_fee,
+            taker_fee=config.taker_fee,
+        )
+
+    monkeypatch.setattr(runner, "MatchingPaperVenue", v1_venue)
     v1 = await run_backtest(config)
 
     assert len(v1.fills) > 10

@@ -38,6 +38,8 @@ class Executor:
     working: dict[str, WorkingOrder]
     book: DepthBook | None
     bar_volume: Decimal | None
+    #: Quote lost to the slippage model so far: |slipped - reference| x quantity.
+    slippage_paid: Decimal = ZERO
 
     def fill_at(
         self,
@@ -48,6 +50,7 @@ class Executor:
         events: list[EngineEvent],
     ) -> None:
         """Fill as much of ``w`` as the bar allows at ``price`` (slipped if taker)."""
+        reference = price
         if role == TAKER:
             price = self._slip(w, price)
         fee_rate = self.config.taker_fee if role == TAKER else self.config.maker_fee
@@ -66,6 +69,9 @@ class Executor:
             lots = cap
         if lots > 0:
             self.execute(w, price, lots, role, events)
+            fill = events[-1] if events else None
+            if price != reference and isinstance(fill, Filled) and fill.cid == w.cid:
+                self.slippage_paid += abs(price - reference) * fill.quantity
 
     def fillable_lots(self, w: WorkingOrder, lots: int) -> int:
         """Clip a reduce-only sell to the base it could lock (it never goes short)."""

@@ -137,6 +137,17 @@ class MatchingPaperVenue:
         known = self.orders.get(order.client_order_id)
         return list(known.fills) if known is not None else []
 
+    @property
+    def slippage_paid(self) -> Decimal:
+        """Quote lost to the slippage model so far (|slipped - reference| x quantity)."""
+        return self.engine.slippage_paid
+
+    @property
+    def idle(self) -> bool:
+        """No order is working: a bar can change nothing here but the last price, time
+        and bar volume, which the next processed bar sets again (replays skip such bars)."""
+        return not self.engine.working
+
     def process_bar(self, candle: Candle) -> None:
         """Match every working order against ``candle``, in arrival order."""
         self._apply(self.engine.on_bar(candle))
