@@ -29,12 +29,13 @@ FAST = {"fast": 3, "slow": 8}  # trades often on synthetic:5
 
 
 async def until(predicate: Callable[[], bool], what: str, timeout: float = 60) -> None:
-    async def poll() -> None:
-        while not predicate():
-            await asyncio.sleep(0)
-
+    """Poll in this very task: once ``predicate`` holds, the caller goes on before any
+    other task runs (``wait_for`` would hand the loop one more turn, in which a bot can
+    process another bar and, say, send the order a "quiet" stop point had not)."""
     try:
-        await asyncio.wait_for(poll(), timeout)
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await asyncio.sleep(0)
     except TimeoutError:
         pytest.fail(f"timed out waiting for {what}")
 
