@@ -397,10 +397,12 @@ class RuntimeContext:
             self._bars += 1
         self._fills.clear()
         await self._send_cancels()
-        for name in self._timers.due(self._bars, self.now):
-            fire_timer(name)
-            await self._send_cancels()
-        await self.step_emulated(bars)
+        if self._timers:
+            for name in self._timers.due(self._bars, self.now):
+                fire_timer(name)
+                await self._send_cancels()
+        if self._emulated:
+            await self.step_emulated(bars)
 
     async def step_emulated(self, bars: Mapping[str, Candle]) -> None:
         """Advance the emulated orders (stops, OCO, brackets, trailing) on these bars.
@@ -466,9 +468,10 @@ class RuntimeContext:
         """A replay's quiet bars closed (what ``BarClosed`` counts when published)."""
         self._bars += n
 
-    def clear_fills(self) -> None:
-        if self._fills:
-            self._fills.clear()
+    @property
+    def has_fills(self) -> bool:
+        """Fills of this bot arrived since its previous bar."""
+        return bool(self._fills)
 
     def mark_replay(self) -> None:
         """A replay marks the book at the bar's close only when something reads it."""
@@ -520,6 +523,8 @@ class RuntimeContext:
         return self._portfolio.position(symbol).quantity + queued
 
     async def _send_cancels(self) -> None:
+        if not self._cancels:
+            return
         cancels, self._cancels = self._cancels, []
         working = {o.client_order_id for o in self._orders.open_orders}
         for cid in dict.fromkeys(cancels):
@@ -851,10 +856,7 @@ class BotRuntime:
                         progress(i, total)
                     await asyncio.sleep(0)  # the GUI, the API and other bots go on
             if not (
-                has_idle
-                and venue.idle  # type: ignore[attr-defined]
-                and listening == 1  # the context's own history subscription only
-                and not ctx.busy
+                listening == 1  # the context's own history subscription only
                 and self._orders.risk is None
                 and self.approvals is None
                 and self.paused_reason is None
@@ -871,31 +873,43 @@ class BotRuntime:
                     wake_at = _wake_bars(ctx.wakers, total)
                 i += 1
                 continue
-            # Quiet from here: skip to the next bar the strategy must see.
-            j = i if wake_at is None else _next_at(wake_at, i, total)
-            self.bars_seen += j - i
-            ctx.count_bars(j - i)
-            if j >= total:
-                ctx.cursor.i = total - 1
-                break
-            i = j
-            ctx.cursor.i = i
-            bar = replay_bar(bars, i)
+            if has_idle and venue.idle and not ctx.busy:  # type: ignore[attr-defined]
+                # Quiet from here: skip to the next bar the strategy must see.
+                j = i if wake_at is None else _next_at(wake_at, i, total)
+                self.bars_seen += j - i
+                ctx.count_bars(j - i)
+                if j >= total:
+                    ctx.cursor.i = total - 1
+                    break
+                i = j
+                ctx.cursor.i = i
+                bar = replay_bar(bars, i)
+                matched = False
+            else:
+                # The venue has orders to match (or linked orders, timers, cancels wait):
+                # ``step``'s matching, then the rest of the bar as ``advance`` does it with
+                # no one else listening, no risk manager, approvals or pause.
+                ctx.cursor.i = i
+                bar = replay_bar(bars, i)
+                clock.set(datetime.fromtimestamp(open_times[i] / 1000, tz=UTC))
+                cast(CandleDrivenVenue, venue).process_bar(bar)
+                matched = True
             clock.set_ms(close_times[i])
             self.bars_seen += 1
             ctx.count_bars(1)
-            try:
-                if plain_on_bar:
-                    strategy.on_bar(ctx, bar)
+            if not (matched and ctx.asleep):
+                try:
+                    if plain_on_bar:
+                        strategy.on_bar(ctx, bar)
+                    else:
+                        strategy.on_bars(ctx, {symbol: bar})
+                except Exception as exc:
+                    sandbox.call("on_bar", _raiser(exc))
                 else:
-                    strategy.on_bars(ctx, {symbol: bar})
-            except Exception as exc:
-                sandbox.call("on_bar", _raiser(exc))
-            else:
-                sandbox.consecutive_failures = 0
-            if ctx.pending or ctx.busy:
-                # the step would have matched this bar first: the venue takes it now
-                cast(CandleDrivenVenue, venue).process_bar(bar)
+                    sandbox.consecutive_failures = 0
+            if ctx.pending or ctx.busy or ctx.has_fills:
+                if not matched:  # the step would have matched this bar first
+                    cast(CandleDrivenVenue, venue).process_bar(bar)
                 ctx.mark_replay()
                 await ctx.after_bars({symbol: bar}, self._fire_timer)
                 pending, ctx.pending = ctx.pending, []
@@ -907,8 +921,6 @@ class BotRuntime:
                     except Exception as exc:  # a malformed order from the strategy
                         sandbox.call("order", _raiser(exc))
                 self._sync_pause()
-            else:
-                ctx.clear_fills()
             if len(ctx.wakers) != wakers:
                 wakers = len(ctx.wakers)
                 wake_at = _wake_bars(ctx.wakers, total)
