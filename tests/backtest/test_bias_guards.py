@@ -113,48 +113,29 @@ def test_the_whole_series_and_bar_by_bar_faces_agree_at_every_bar(bars: BarColum
     )
 
 
-def test_the_strategy_warm_up_is_explicit_and_never_traded(bars: BarColumns) -> None:
-    result = run_backtest_sync(
-        BacktestConfig(
-            strategy="sma_cross",
-            params={"fast": 10, "slow": 200},
-            candles=(),
-            bars=bars,
-            instrument=Instrument.from_symbol("ETH/USDT"),
-            timeframe="1h",
-            cash=Decimal(10_000),
-            warmup=500,
-        )
+def slow_cross(bars: BarColumns, warmup: int = 0) -> BacktestConfig:
+    return BacktestConfig(
+        strategy="sma_cross",
+        params={"fast": 10, "slow": 200},
+        candles=(),
+        bars=bars,
+        instrument=Instrument.from_symbol("ETH/USDT"),
+        timeframe="1h",
+        cash=Decimal(10_000),
+        warmup=warmup,
     )
+
+
+def test_the_strategy_warm_up_is_explicit_and_never_traded(bars: BarColumns) -> None:
+    result = run_backtest_sync(slow_cross(bars, warmup=500))
     assert result.warmup == 500
     assert result.to_json()["warmup_bars"] == 500
     first_trade = min(o.created_at for o in result.orders)
     assert first_trade >= bars.time(500)
     # sma_cross declares its own need: slow bars
-    short = run_backtest_sync(
-        BacktestConfig(
-            strategy="sma_cross",
-            params={"fast": 10, "slow": 200},
-            candles=(),
-            bars=bars,
-            instrument=Instrument.from_symbol("ETH/USDT"),
-            timeframe="1h",
-            cash=Decimal(10_000),
-        )
-    )
-    assert short.warmup == 200
+    assert run_backtest_sync(slow_cross(bars)).warmup == 200
 
 
 def test_data_shorter_than_the_warm_up_is_refused_with_a_clear_message(bars: BarColumns) -> None:
     with pytest.raises(ValidationError, match="needs 200 bars of warm-up but the data has 150"):
-        run_backtest_sync(
-            BacktestConfig(
-                strategy="sma_cross",
-                params={"fast": 10, "slow": 200},
-                candles=(),
-                bars=bars.slice(0, 150),
-                instrument=Instrument.from_symbol("ETH/USDT"),
-                timeframe="1h",
-                cash=Decimal(10_000),
-            )
-        )
+        run_backtest_sync(slow_cross(bars.slice(0, 150)))
