@@ -195,6 +195,7 @@ class BacktestResult:
     def to_json(self) -> dict[str, object]:
         cfg = self.config
         bars = self.bars
+        reasons = self.reasons  # built once: the property walks every order
         return {
             "strategy": cfg.strategy,
             "params": {k: str(v) if isinstance(v, Decimal) else v for k, v in self.params.items()},
@@ -221,7 +222,7 @@ class BacktestResult:
                     "quantity": str(f.quantity),
                     "fee": str(f.fee),
                     "liquidity": f.liquidity,
-                    "reason": self.reasons.get(f.client_order_id, "signal"),
+                    "reason": reasons.get(f.client_order_id, "signal"),
                 }
                 for f in self.fills
             ],
