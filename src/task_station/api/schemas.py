@@ -112,6 +112,14 @@ class BotCreate(_Request):
 # -- responses ---------------------------------------------------------------------------
 
 
+class BotParamsUpdate(_Request):
+    """New strategy parameters for a stopped bot; ``stops`` replaces its position stops
+    when given (its risk limits stay)."""
+
+    params: dict[str, Any] = Field(default_factory=dict)
+    stops: PositionStopsIn | None = None
+
+
 class HealthOut(_Response):
     status: str
     version: str

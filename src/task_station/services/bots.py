@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -25,6 +26,7 @@ from decimal import Decimal
 from task_station.domain.bots import BotDefinition, BotStatus
 from task_station.domain.candles import Candle
 from task_station.domain.clock import Clock, ManualClock
+from task_station.domain.commands import SubmitOrder
 from task_station.domain.errors import (
     ConflictError,
     NotFoundError,
@@ -41,6 +43,7 @@ from task_station.domain.events import (
 )
 from task_station.domain.instruments import Instrument
 from task_station.domain.money import ZERO, bps_to_rate, to_decimal
+from task_station.domain.orders import Order, OrderSide
 from task_station.domain.ports import AuditLog, BotStore, OrderStore, PortfolioStore
 from task_station.domain.proposals import ControlMode
 from task_station.domain.risk import (
@@ -439,6 +442,48 @@ class BotService:
         self._audit.record(now, actor.username, "risk.kill_switch.release", "station")
         return state
 
+    def update_params(
+        self,
+        actor: Principal,
+        bot_id: str,
+        params: Mapping[str, object],
+        *,
+        stops: PositionStops | Mapping[str, object] | None = None,
+    ) -> BotDefinition:
+        """Change a stopped bot's strategy parameters (and, if given, its position
+        stops); its risk limits stay. Everything is validated before anything is saved.
+
+        A running bot keeps the parameters it started with: changing them under it
+        would leave orders placed by one configuration managed by another, so the
+        trader stops it first (``ConflictError`` says so).
+        """
+        actor.require_trader("change bot parameters")
+        bot = self.get(bot_id)
+        if bot_id in self._running or bot.status in (BotStatus.RUNNING, BotStatus.PAUSED):
+            raise ConflictError(
+                f"bot {bot.name!r} is {bot.status.value}: stop it before changing its parameters"
+            )
+        built = self._strategies.build(bot.strategy, params)
+        _, limits, old_stops = split_bot_params(bot.params)
+        new_stops = old_stops if stops is None else _stops_of(stops)
+        stored = join_bot_params(
+            {k: (str(v) if isinstance(v, Decimal) else v) for k, v in built.p.items()},
+            limits,
+            new_stops,
+        )
+        if stored == bot.params:
+            return bot
+        updated = dataclasses.replace(bot, params=stored)
+        self._bots.update(updated)
+        self._publish(updated)
+        changed = ", ".join(
+            f"{k}={stored[k]}" for k in stored if stored.get(k) != bot.params.get(k)
+        )
+        self._audit.record(
+            self._clock.now(), actor.username, "bot.update_params", bot_id, changed[:500]
+        )
+        return updated
+
     def resume(self, actor: Principal, bot_id: str) -> BotDefinition:
         """paused -> running: call the strategy again after a risk limit paused it."""
         actor.require_trader("resume bots")
@@ -451,6 +496,65 @@ class BotService:
         resumed = self._transition(bot, BotStatus.RUNNING)
         self._audit.record(self._clock.now(), actor.username, "bot.resume", bot_id)
         return resumed
+
+    def pause(self, actor: Principal, bot_id: str, reason: str | None = None) -> BotDefinition:
+        """running -> paused: stop calling the strategy (marks and stops go on) until a
+        trader resumes it; ``ConflictError`` when it is not running."""
+        actor.require_trader("pause bots")
+        bot = self.get(bot_id)
+        entry = self._running.get(bot_id)
+        if entry is None or bot.status is not BotStatus.RUNNING:
+            raise ConflictError(f"bot {bot.name!r} is not running, so it cannot be paused")
+        why = f"paused by {actor.username}" + (f": {reason.strip()}" if reason else "")
+        entry.runtime.pause(why)
+        self._save_progress(bot_id, entry)
+        paused = self._transition(bot, BotStatus.PAUSED, why)
+        self._audit.record(self._clock.now(), actor.username, "bot.pause", bot_id, why)
+        return paused
+
+    async def cancel_orders(self, actor: Principal, bot_id: str) -> int:
+        """Cancel every open order of a running bot; returns how many were asked to."""
+        actor.require_trader("cancel orders")
+        bot = self.get(bot_id)
+        entry = self._running.get(bot_id)
+        if entry is None:
+            raise ConflictError(f"bot {bot.name!r} is not running: it has no open orders")
+        count = await entry.orders.cancel_all()
+        self._audit.record(
+            self._clock.now(), actor.username, "order.cancel_all", bot_id, f"{count} canceled"
+        )
+        return count
+
+    async def close_positions(
+        self, actor: Principal, bot_id: str | None = None
+    ) -> builtins.list[Order]:
+        """Cancel the open orders of a running bot (of every running bot when ``bot_id``
+        is None), then send a market order that flattens its position; returns those
+        orders (each may be denied by a risk check, as any order). A strategy that
+        keeps running may open a new position: pause or stop it as well."""
+        actor.require_trader("close positions")
+        targets = [bot_id] if bot_id is not None else builtins.list(self._running)
+        closing = []
+        for target in targets:
+            bot = self.get(target)
+            entry = self._running.get(target)
+            if entry is None:
+                raise ConflictError(f"bot {bot.name!r} is not running: it holds no live position")
+            await entry.orders.cancel_all()
+            quantity = entry.runtime.portfolio.position(bot.symbol).quantity
+            if quantity == ZERO:
+                continue
+            side = OrderSide.SELL if quantity > ZERO else OrderSide.BUY
+            command = SubmitOrder(
+                bot.symbol, side, quantity=abs(quantity), bot_id=bot.id, tag="close positions"
+            )
+            order = await entry.orders.submit(command)
+            closing.append(order)
+            self._audit.record(
+                self._clock.now(), actor.username, "order.close_position", order.client_order_id,
+                f"bot {bot.id}: {side.value} {abs(quantity)} {bot.symbol} -> {order.status.value}",
+            )  # fmt: skip
+        return closing
 
     def _on_risk_breached(self, event: RiskBreached) -> None:
         """A limit paused a bot: store it PAUSED with the reason, where every face shows it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from task_station.api.deps import REQUIRE_LOGIN, PrincipalDep, ServicesDep
-from task_station.api.schemas import BotCreate, BotOut
+from task_station.api.schemas import BotCreate, BotOut, BotParamsUpdate
 
 router = APIRouter(prefix="/bots", tags=["bots"], dependencies=REQUIRE_LOGIN)
 
@@ -38,6 +38,21 @@ async def create_bot(body: BotCreate, principal: PrincipalDep, services: Service
 @router.get("/{bot_id}")
 async def get_bot(bot_id: str, services: ServicesDep) -> BotOut:
     return BotOut.of(services.bots.get(bot_id))
+
+
+@router.put("/{bot_id}/params")
+async def update_bot_params(
+    bot_id: str, body: BotParamsUpdate, principal: PrincipalDep, services: ServicesDep
+) -> BotOut:
+    """Change a stopped bot's parameters (409 while it runs; 422 if they are invalid,
+    and then nothing changes)."""
+    bot = services.bots.update_params(
+        principal,
+        bot_id,
+        body.params,
+        stops=None if body.stops is None else body.stops.to_mapping(),
+    )
+    return BotOut.of(bot)
 
 
 @router.post("/{bot_id}/start")
