@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from task_station.domain.errors import NotFoundError
 from task_station.domain.events import BarClosed, OrderFilled
 from task_station.engine.bus import EventBus
+from task_station.gui.art import EmptyState
 from task_station.gui.formatting import fmt_money, fmt_signed, fmt_time
 from task_station.gui.live import BusLink, Coalescer
 from task_station.gui.palette import BUY, COLORS, SELL
@@ -133,8 +134,7 @@ class BotAnalyticsView(QWidget):
         split.addWidget(lower)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        self.empty = QLabel("Choose a bot: its equity, drawdown and trades appear here.")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty = EmptyState("Choose a bot: its equity, drawdown and trades appear here.")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(grid)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QIcon
 
 R = TypeVar("R")
 _Index = QModelIndex | QPersistentModelIndex
@@ -20,12 +20,14 @@ _Index = QModelIndex | QPersistentModelIndex
 
 @dataclass(frozen=True, slots=True)
 class Column(Generic[R]):
-    """One column: its header, how to show a record, and an optional text colour."""
+    """One column: its header, how to show a record, an optional text colour and an
+    optional icon beside the text."""
 
     title: str
     text: Callable[[R], str]
     colour: Callable[[R], str | None] | None = None
     numeric: bool = False
+    icon: Callable[[R], QIcon | None] | None = None
 
 
 class RecordTableModel(QAbstractTableModel, Generic[R]):
@@ -93,6 +95,8 @@ class RecordTableModel(QAbstractTableModel, Generic[R]):
         if role == Qt.ItemDataRole.ForegroundRole and column.colour is not None:
             colour = column.colour(record)
             return QColor(colour) if colour else None
+        if role == Qt.ItemDataRole.DecorationRole and column.icon is not None:
+            return column.icon(record)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             h = Qt.AlignmentFlag.AlignRight if column.numeric else Qt.AlignmentFlag.AlignLeft
             return h | Qt.AlignmentFlag.AlignVCenter

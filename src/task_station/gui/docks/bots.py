@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QPushButton, QVBoxLayout, QWidget
 from task_station.domain.bots import BotDefinition, BotStatus
 from task_station.domain.events import BotStatusChanged, PortfolioChanged
 from task_station.engine.bus import EventBus
+from task_station.gui.art import bot_state_icon
 from task_station.gui.bot_actions import BotActions, is_paused
 from task_station.gui.docks.base import TableDock, button_row
 from task_station.gui.formatting import fmt_money, fmt_signed, sign_of
@@ -59,7 +60,12 @@ COLUMNS: list[Column[BotRow]] = [
     Column("Name", lambda r: r.bot.name, lambda r: COLORS["accent"]),
     Column("Strategy", lambda r: r.bot.strategy),
     Column("Symbol", lambda r: r.bot.symbol),
-    Column("Status", _status_text, _status_colour),
+    Column(
+        "Status",
+        _status_text,
+        _status_colour,
+        icon=lambda r: bot_state_icon(r.bot.status, is_paused(r.bot)),
+    ),
     Column("Equity", lambda r: fmt_money(r.equity), numeric=True),
     Column("P&L", lambda r: fmt_signed(r.pnl), _pnl_colour, numeric=True),
 ]
