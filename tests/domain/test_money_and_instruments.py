@@ -48,3 +48,15 @@ def test_balance_cannot_go_negative_or_overlock() -> None:
     assert locked.free == Decimal("40")
     with pytest.raises(InsufficientFunds):
         locked.lock(Decimal("41"))
+
+
+def test_numpy_numbers_convert_exactly_as_python_ones() -> None:
+    import numpy as np
+
+    assert to_decimal(np.float64(0.1)) == to_decimal(0.1) == Decimal("0.1")
+    assert to_decimal(np.float32(0.5)) == Decimal("0.5")
+    assert to_decimal(np.int64(7)) == Decimal(7)
+    with pytest.raises(ValidationError, match="finite"):
+        to_decimal(np.float64("nan"))
+    with pytest.raises(ValidationError, match="boolean"):
+        to_decimal(True)

@@ -7,6 +7,7 @@ expansion, so ``0.1`` stays ``Decimal("0.1")``.
 
 from __future__ import annotations
 
+import numbers
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from task_station.domain.errors import ValidationError
@@ -22,10 +23,11 @@ def to_decimal(value: object, *, name: str = "value") -> Decimal:
         result = value
     elif isinstance(value, bool):
         raise ValidationError(f"{name} must be a number, not a boolean")
-    elif isinstance(value, int):
-        result = Decimal(value)
-    elif isinstance(value, float):
-        result = Decimal(repr(value))
+    elif isinstance(value, numbers.Integral):  # int, and numpy's integers
+        result = Decimal(int(value))
+    elif isinstance(value, float | numbers.Real) and not isinstance(value, numbers.Rational):
+        # float(): numpy 2's float64 is a float whose repr is "np.float64(...)"
+        result = Decimal(repr(float(value)))
     elif isinstance(value, str):
         try:
             result = Decimal(value.strip())
