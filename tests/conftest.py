@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Tests never read the developer's own settings file (see task_station.settings_file);
+# a test that wants one points TASK_CONFIG_FILE at its own.
+os.environ["TASK_CONFIG_FILE"] = str(
+    Path(tempfile.gettempdir()) / f"task-station-tests-{os.getpid()}" / "no-settings.toml"
+)
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -8,7 +8,12 @@ from typing import Annotated
 
 from platformdirs import user_data_dir
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 
 def default_data_dir() -> Path:
@@ -22,6 +27,22 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(env_prefix="TASK_", extra="forbid", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then ``TASK_*`` variables, then the settings file (what the
+        first-run wizard and the Settings dialog saved, see ``settings_file``)."""
+        from task_station.settings_file import config_file
+
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml)
 
     data_dir: Path = Field(
         default_factory=default_data_dir,
@@ -59,6 +80,18 @@ class Settings(BaseSettings):
         description="Bars a replayed feed plays unpaced before pacing starts (the demo uses 400).",
     )
     log_level: str = Field(default="INFO", description="Root log level.")
+    log_file_max_bytes: Annotated[int, Field(ge=64 * 1024)] = Field(
+        default=10 * 1024 * 1024,
+        description="Size at which the JSON-lines log file in data_dir/logs is rotated.",
+    )
+    log_file_backups: Annotated[int, Field(ge=0, le=100)] = Field(
+        default=5, description="Rotated log files kept (station.jsonl.1 is the newest)."
+    )
+    simulator_url: str = Field(
+        default="http://127.0.0.1:8765",
+        description="Where `task-station simulator` listens: the venue named 'simulator' in "
+        "market-data downloads (its history is stored under that name, never as binance).",
+    )
     # Station-wide risk limits, summed across all bots (unset: no limit).
     risk_max_position: Annotated[Decimal, Field(gt=0)] | None = Field(
         default=None, description="Most base units held per symbol across all bots."
@@ -89,6 +122,24 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://") or value.startswith("postgres://"):
             return "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
+
+    @field_validator("simulator_url")
+    @classmethod
+    def _check_simulator_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")) or value[-3:] == "://":
+            raise ValueError("simulator_url must look like http://127.0.0.1:8765")
+        return value
+
+    @property
+    def market_data_dir(self) -> Path:
+        """Where the candle, trade and order-book files live."""
+        return self.data_dir / "market"
+
+    @property
+    def log_file(self) -> Path:
+        """The station's JSON-lines log (rotated beside itself)."""
+        return self.data_dir / "logs" / "station.jsonl"
 
     @property
     def resolved_database_url(self) -> str:

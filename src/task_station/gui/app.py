@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDialog
 from task_station.gui.dialogs import FirstAdminDialog, LoginDialog, VaultDialog
 from task_station.gui.main_window import MainWindow
 from task_station.services.bundle import Services
+from task_station.services.setup import FirstRunChoices
 from task_station.services.users import AuthService, LoginResult
 
 
@@ -40,6 +41,20 @@ async def show_dialog(dialog: QDialog) -> bool:
 async def ask_vault_password(unlock: Callable[[str], None], creating: bool) -> bool:
     """Ask the vault's master password until ``unlock`` accepts it; False if cancelled."""
     return await show_dialog(VaultDialog(unlock, creating))
+
+
+async def run_first_run_wizard() -> FirstRunChoices | None:
+    """Show the first-run wizard; save its settings and return the choices (None if
+    the trader closed it)."""
+    from task_station.gui.first_run import FirstRunWizard
+    from task_station.services.setup import save_choices
+
+    wizard = FirstRunWizard()
+    if not await show_dialog(wizard):
+        return None
+    choices = wizard.choices()
+    save_choices(choices)
+    return choices
 
 
 async def wait_closed(window: MainWindow) -> None:

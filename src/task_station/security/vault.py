@@ -22,6 +22,11 @@ SERVICE = "task-station"
 _REFUSED_BACKENDS = ("fail", "null", "plaintext", "keyrings.alt")
 
 
+def os_keyring_available() -> bool:
+    """True when the OS offers a keyring the station trusts with secrets."""
+    return _os_keyring() is not None
+
+
 def _os_keyring() -> Any | None:
     """The OS keyring backend if a trustworthy one is available, else None."""
     import keyring

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from task_station.domain.bots import BotDefinition
 from task_station.services.bundle import Services
+from task_station.services.principal import Principal
 from task_station.services.users import LoginResult
 
 DEMO_BOTS = (
@@ -28,10 +29,16 @@ async def seed_demo(services: Services, username: str = "demo") -> DemoSession:
     password = secrets.token_urlsafe(12)
     services.users.create(username, password, "admin", actor=None)
     login = services.auth.login(username, password)
+    bots = await start_demo_bots(services, login.principal)
+    return DemoSession(login, password, bots)
+
+
+async def start_demo_bots(services: Services, actor: Principal) -> tuple[BotDefinition, ...]:
+    """Create and start the demo paper bots (the first-run wizard offers them too)."""
     bots = []
     for name, symbol, source, params in DEMO_BOTS:
         bot = services.bots.create(
-            login.principal,
+            actor,
             name=name,
             strategy="sma_cross",
             params=params,
@@ -39,5 +46,5 @@ async def seed_demo(services: Services, username: str = "demo") -> DemoSession:
             symbol=symbol,
             data_source=source,
         )
-        bots.append(await services.bots.start(login.principal, bot.id))
-    return DemoSession(login, password, tuple(bots))
+        bots.append(await services.bots.start(actor, bot.id))
+    return tuple(bots)
