@@ -14,8 +14,8 @@ else
     echo "npm not found: the DEX tests will skip (install Node.js to run them)" >&2
 fi
 export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
-echo "== ruff";          .venv/bin/ruff check src tests benchmarks migrations
-echo "== ruff format";   .venv/bin/ruff format --check src tests benchmarks migrations
+echo "== ruff";          .venv/bin/ruff check src tests benchmarks migrations packaging
+echo "== ruff format";   .venv/bin/ruff format --check src tests benchmarks migrations packaging
 echo "== mypy";          .venv/bin/mypy
 echo "== import-linter"; .venv/bin/lint-imports
 # one worker per core (-n auto): the suite is CPU-bound and every test owns its files,

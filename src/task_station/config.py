@@ -57,8 +57,31 @@ class Settings(BaseSettings):
         default=8765, description="API port (0: any free port)."
     )
     api_enabled: bool = Field(default=True, description="Serve the REST/WS API alongside the GUI.")
-    token_ttl_minutes: Annotated[int, Field(ge=1, le=60 * 24 * 30)] = Field(
-        default=12 * 60, description="Lifetime of an API/GUI login token."
+    api_allow_remote: bool = Field(
+        default=False,
+        description="Let the API bind to a non-loopback api_host (put TLS in front of it: "
+        "see the README's 'Serving beyond this machine').",
+    )
+    api_cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Browser origins allowed to call the API (CORS), e.g. ["http://localhost:3000"].',
+    )
+    api_rate_limit_per_second: Annotated[float, Field(gt=0, le=100_000)] = Field(
+        default=20.0, description="Sustained requests per second per client (user or address)."
+    )
+    api_rate_limit_burst: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=100, description="Requests a client may make at once before the rate applies."
+    )
+    api_max_request_bytes: Annotated[int, Field(ge=1024, le=1024**3)] = Field(
+        default=1024 * 1024, description="Largest request body the API accepts (413 beyond)."
+    )
+    token_ttl_minutes: Annotated[int, Field(ge=1, le=60 * 24)] = Field(
+        default=15,
+        description="Lifetime of an API access token; clients renew it with their refresh token.",
+    )
+    session_ttl_minutes: Annotated[int, Field(ge=5, le=60 * 24 * 90)] = Field(
+        default=7 * 24 * 60,
+        description="How long a login lasts: its refresh tokens stop working after this.",
     )
     bcrypt_rounds: Annotated[int, Field(ge=4, le=16)] = Field(
         default=12, description="bcrypt cost factor."

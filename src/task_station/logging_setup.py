@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
-import re
+import logging.handlers
+from datetime import UTC, datetime
 from pathlib import Path
 
-_PATTERNS = [
-    re.compile(
-        r"(?i)(password|passwd|secret|api[_-]?key|token|authorization|private[_-]?key)"
-        r"(\s*[=:]\s*|\"\s*:\s*\")([^\s\",&]+)"
-    ),
-    re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._~+/=-]{8,})"),
-    re.compile(r"(?i)(://[^:/@\s]+:)([^@\s]+)(@)"),
-]
+# The masking rules live in ``redaction`` (the audit trail and the API use them too).
+from task_station.redaction import redact
 
-
-def redact(text: str) -> str:
-    """Mask anything that looks like a credential in ``text``."""
-    text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}***", text)
-    text = _PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
-    return _PATTERNS[2].sub(lambda m: f"{m.group(1)}***{m.group(3)}", text)
+__all__ = ["JsonLinesFormatter", "RedactingFilter", "configure_logging", "redact"]
 
 
 class RedactingFilter(logging.Filter):
@@ -33,22 +24,68 @@ class RedactingFilter(logging.Filter):
             message = str(record.msg)
         record.msg = redact(message)
         record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse ``exc_text``: render the traceback once, masked.
+            record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 
-def configure_logging(level: str = "INFO", log_file: Path | None = None) -> None:
-    """Install the station's handlers on the root logger (idempotent)."""
+_TRACEBACKS = logging.Formatter()
+
+
+#: Attributes every LogRecord has; anything else was passed with ``extra=`` and is kept.
+_STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object a line: time (UTC, ISO 8601), level, logger, message, and the
+    exception and ``extra=`` fields when present, all redacted like the message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and not key.startswith("_"):
+                entry[key] = redact(value if isinstance(value, str) else repr(value))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(
+    level: str = "INFO",
+    log_file: Path | None = None,
+    *,
+    max_bytes: int = 10 * 1024 * 1024,
+    backups: int = 5,
+) -> None:
+    """Install the station's handlers on the root logger (idempotent).
+
+    The console gets plain text; ``log_file`` (if given) gets JSON lines, rotated at
+    ``max_bytes`` with ``backups`` older files kept (``.1`` the newest).
+    """
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_task_station", False):
             root.removeHandler(handler)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
+            handler.close()
+    console = logging.StreamHandler()
+    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handlers: list[logging.Handler] = [console]
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        rotating = logging.handlers.RotatingFileHandler(
+            log_file, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+        )
+        rotating.setFormatter(JsonLinesFormatter())
+        handlers.append(rotating)
     for handler in handlers:
-        handler.setFormatter(fmt)
         handler.addFilter(RedactingFilter())
         handler._task_station = True  # type: ignore[attr-defined]
         root.addHandler(handler)

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from task_station.api.app import create_app
+from task_station.api.options import ApiOptions
 from task_station.api.server import ApiServer
 from task_station.config import Settings
 from task_station.container import build_container
@@ -28,12 +29,20 @@ def station_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
+def api_options() -> ApiOptions:
+    """The API's hardening options; a module redefines this fixture to change them."""
+    return ApiOptions()
+
+
+@pytest.fixture
 async def station(
-    settings_factory: Callable[..., Settings], station_settings: dict[str, Any]
+    settings_factory: Callable[..., Settings],
+    station_settings: dict[str, Any],
+    api_options: ApiOptions,
 ) -> AsyncIterator[Station]:
     container = build_container(settings_factory(**station_settings))
     user = container.services.users.create("admin", ADMIN_PASSWORD, "admin", actor=None)
-    server = ApiServer(create_app(container.services), "127.0.0.1", 0)
+    server = ApiServer(create_app(container.services, options=api_options), "127.0.0.1", 0)
     await server.start()
     try:
         yield Station(container, server, Principal(user.id, user.username, user.role))

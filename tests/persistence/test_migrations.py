@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData
 from task_station.persistence import Database, migrations_dir
 from task_station.persistence.models import Base
 
-HEAD = "0007"
+HEAD = "0010"
 
 EXPECTED_TABLES = {
     "users",
@@ -29,6 +29,8 @@ EXPECTED_TABLES = {
     "triggers",
     "actions",
     "runs",
+    "webhook_receipts",
+    "task_schedules",
     "audit_events",
     "system_logs",
     "price_ticks",
@@ -40,6 +42,9 @@ EXPECTED_TABLES = {
     "approval_rules",
     "kill_switch",
     "backtest_runs",
+    "jobs",
+    "notifications",
+    "notification_channels",
 }
 
 

@@ -15,26 +15,40 @@ from fastapi import FastAPI
 from task_station import __version__
 from task_station.api import ws
 from task_station.api.errors import install_error_handlers
-from task_station.api.hub import EventHub
+from task_station.api.hub import EventHub, HealthBeacon
+from task_station.api.middleware import install_hardening
+from task_station.api.openapi import install_openapi
+from task_station.api.options import ApiOptions
+from task_station.api.policy import POLICY
 from task_station.api.routers import (
     accounts,
+    audit,
     auth,
     backtests,
     bots,
     dex,
     health,
+    jobs,
     market,
+    market_data,
+    metrics,
+    notifications,
     orders,
     portfolio,
     presets,
     proposals,
     risk,
     strategies,
+    tasks,
+    users,
+    webhooks,
 )
 from task_station.services.bundle import Services
 
 
-def create_app(services: Services, *, ws_queue_size: int = 1024) -> FastAPI:
+def create_app(
+    services: Services, *, ws_queue_size: int | None = None, options: ApiOptions | None = None
+) -> FastAPI:
     """Build the REST + WebSocket application.
 
     Parameters
@@ -43,16 +57,22 @@ def create_app(services: Services, *, ws_queue_size: int = 1024) -> FastAPI:
         The bundle every route calls.
     ws_queue_size
         Messages buffered per WebSocket client before the oldest are dropped.
+    options
+        CORS origins, rate limit and body limit (``ApiOptions.from_settings``).
     """
-    hub = EventHub(services.events, ws_queue_size)
+    options = options or ApiOptions()
+    hub = EventHub(services.events, ws_queue_size or options.ws_queue_size)
+    beacon = HealthBeacon(hub, services.health.ready, interval=options.ws_health_seconds)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Subscribe on the serving loop, and let go of the bus when the server stops.
         hub.start()
+        beacon.start()
         try:
             yield
         finally:
+            await beacon.stop()
             hub.stop()
 
     app = FastAPI(
@@ -63,11 +83,24 @@ def create_app(services: Services, *, ws_queue_size: int = 1024) -> FastAPI:
     )
     app.state.services = services
     app.state.hub = hub
+    app.state.options = options
     install_error_handlers(app)
-    for module in (health, auth, bots, orders, portfolio, market, strategies, accounts, dex, ws):
-        app.include_router(module.router)
-    app.include_router(proposals.router)
-    app.include_router(risk.router)
-    app.include_router(presets.router)
-    app.include_router(backtests.router)
+    app.include_router(ws.router)  # authenticates itself (a token in the URL or message)
+    # Every HTTP route gets the access policy (``policy.py``); include new routers here.
+    for module in (health, auth, users, audit, bots, orders, portfolio, market, strategies):
+        app.include_router(module.router, dependencies=POLICY)
+    app.include_router(accounts.router, dependencies=POLICY)
+    app.include_router(dex.router, dependencies=POLICY)
+    app.include_router(proposals.router, dependencies=POLICY)
+    app.include_router(risk.router, dependencies=POLICY)
+    app.include_router(presets.router, dependencies=POLICY)
+    app.include_router(backtests.router, dependencies=POLICY)
+    app.include_router(tasks.router, dependencies=POLICY)
+    app.include_router(webhooks.router, dependencies=POLICY)
+    app.include_router(jobs.router, dependencies=POLICY)
+    app.include_router(notifications.router, dependencies=POLICY)
+    app.include_router(metrics.router, dependencies=POLICY)
+    app.include_router(market_data.router, dependencies=POLICY)
+    install_openapi(app)
+    install_hardening(app, services, options)
     return app

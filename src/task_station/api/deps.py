@@ -11,8 +11,9 @@ from typing import Annotated, cast
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 
+from task_station.api.policy import authenticate, enforce_policy
 from task_station.domain.errors import AuthenticationError
 from task_station.services.bundle import Services
 from task_station.services.principal import Principal
@@ -40,11 +41,20 @@ async def bearer_token(
 TokenDep = Annotated[str, Depends(bearer_token)]
 
 
-async def current_principal(token: TokenDep, services: ServicesDep) -> Principal:
-    """Who is calling, checked against the token's signature, expiry and session."""
-    return services.auth.authenticate(token)
+async def current_principal(request: Request, token: TokenDep) -> Principal:
+    """Who is calling, checked against the token's signature, expiry and session
+    (once per request: the route policy may already have done it)."""
+    return authenticate(request, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
-#: Put on every router except health and login, so no route can forget authentication.
-REQUIRE_LOGIN = [Depends(current_principal)]
+#: Kept for routers that still name it; ``create_app`` checks every route's policy.
+REQUIRE_LOGIN = [Depends(enforce_policy)]
+
+
+def client_address(conn: HTTPConnection) -> str | None:
+    """The peer's address (the proxy's, behind one: see the README on TLS)."""
+    return None if conn.client is None else conn.client.host
+
+
+ClientDep = Annotated[str | None, Depends(client_address)]

@@ -3,11 +3,15 @@
 Each class of the error tree is a policy, and each policy has one status code here, so
 every route answers the same way without a try/except of its own. Bodies are always
 ``{"error": <class name>, "detail": <message>}`` and never echo the request: a login
-body carries a password.
+body carries a password. Details pass through the redactor, so a secret that found its
+way into an error message is masked; an unexpected exception answers 500 with a generic
+detail (the traceback goes to the log, redacted).
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
@@ -24,9 +28,11 @@ from task_station.domain.errors import (
     PermissionDeniedError,
     SecretStoreError,
     TaskStationError,
+    TooManyRequestsError,
     ValidationError,
     VenueError,
 )
+from task_station.redaction import redact
 
 #: Most specific first: the first class in an error's MRO found here wins.
 STATUS_BY_ERROR: dict[type[TaskStationError], int] = {
@@ -36,10 +42,12 @@ STATUS_BY_ERROR: dict[type[TaskStationError], int] = {
     AuthenticationError: 401,
     PermissionDeniedError: 403,
     SecretStoreError: 503,
+    TooManyRequestsError: 429,
     VenueError: 502,  # the exchange, not the station, failed (credentials included)
     TaskStationError: 400,
 }
 
+log = logging.getLogger(__name__)
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
 
@@ -54,7 +62,18 @@ def status_for(exc: TaskStationError) -> int:
 def error_response(
     status: int, error: str, detail: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+    """The one error body: ``{"error": NAME, "detail": MESSAGE}`` (detail redacted)."""
+    body = {"error": error, "detail": redact(detail)}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def error_name(status: int) -> str:
+    """``Too Many Requests`` -> ``TooManyRequests``: the ``error`` of a plain HTTP error."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        return "HTTPError"
+    return phrase.replace(" ", "").replace("-", "")
 
 
 def describe_validation_errors(errors: Sequence[Any]) -> str:
@@ -74,7 +93,10 @@ def describe_validation_errors(errors: Sequence[Any]) -> str:
 async def _station_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TaskStationError)
     status = status_for(exc)
-    return error_response(status, type(exc).__name__, str(exc), _BEARER if status == 401 else None)
+    headers = _BEARER if status == 401 else None
+    if isinstance(exc, TooManyRequestsError):
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
+    return error_response(status, type(exc).__name__, str(exc), headers)
 
 
 async def _request_validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -84,9 +106,15 @@ async def _request_validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    name = HTTPStatus(exc.status_code).phrase.replace(" ", "").replace("-", "")
     headers = dict(exc.headers) if exc.headers else None
-    return error_response(exc.status_code, name, str(exc.detail), headers)
+    return error_response(exc.status_code, error_name(exc.status_code), str(exc.detail), headers)
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    log.error("unexpected error in an API request", exc_info=exc)
+    return error_response(
+        500, "InternalError", "the station failed on this request; its log says why"
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -94,3 +122,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TaskStationError, _station_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -14,15 +14,18 @@ replace an item in place.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
+import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from task_station.api.messages import CONVERTERS, DEFAULT_TOPICS, conflation_key, encode
 from task_station.domain.events import Event
 from task_station.engine.bus import EventBus
+from task_station.services.health import Readiness
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +146,15 @@ class EventHub:
         self._subscribers.discard(subscriber)
         subscriber.outbox.close()
 
+    def wants(self, topic: str) -> bool:
+        return any(topic in s.topics for s in self._subscribers)
+
+    def broadcast(self, topic: str, text: str, key: str | None = None) -> None:
+        """Queue an already encoded message for every subscriber of ``topic``."""
+        for subscriber in self._subscribers:
+            if topic in subscriber.topics:
+                subscriber.outbox.put(text, key)
+
     def _on_event(self, event: Event) -> None:
         if self._thread is not None and threading.get_ident() != self._thread:
             # The station publishes from its loop; a stray thread is handed over safely
@@ -158,3 +170,66 @@ class EventHub:
         key = conflation_key(event)
         for subscriber in receivers:
             subscriber.outbox.put(text, key)
+
+
+def health_message(readiness: Readiness) -> dict[str, object]:
+    data = {
+        "status": readiness.status,
+        "ready": readiness.ready,
+        "components": {c.name: {"status": c.status.value, "detail": c.detail}
+                       for c in readiness.components},
+    }  # fmt: skip
+    return {"type": "health", "ts": readiness.checked_at.isoformat(), "data": data}
+
+
+class HealthBeacon:
+    """Tell ``health`` subscribers when the station's readiness changes (and every
+    ``heartbeat`` seconds regardless), checking every ``interval`` seconds while anyone
+    listens."""
+
+    def __init__(
+        self,
+        hub: EventHub,
+        probe: Callable[[], Awaitable[Readiness]],
+        *,
+        interval: float = 5.0,
+        heartbeat: float = 60.0,
+    ) -> None:
+        self._hub = hub
+        self._probe = probe
+        self.interval = interval
+        self.heartbeat = heartbeat
+        self._last: tuple[str, ...] | None = None
+        self._last_sent = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="ws-health")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def check(self) -> None:
+        """One round: probe and tell subscribers if anything changed."""
+        if not self._hub.wants("health"):
+            self._last = None  # a new subscriber hears the state at once
+            return
+        readiness = await self._probe()
+        state = (readiness.status, *(f"{c.name}={c.status.value}" for c in readiness.components))
+        now = time.monotonic()
+        if state != self._last or now - self._last_sent >= self.heartbeat:
+            self._hub.broadcast("health", encode(health_message(readiness)), key="health")
+            self._last, self._last_sent = state, now
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.check()
+            except Exception:  # a failed probe must not end the beacon
+                log.warning("the WebSocket health beacon could not check", exc_info=True)
+            await asyncio.sleep(self.interval)

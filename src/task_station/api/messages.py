@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from task_station.api.market_schemas import MARKET_DATA_CONVERTERS, market_data_conflation_key
 from task_station.api.proposal_schemas import proposal_out
 from task_station.api.schemas import CandleOut, FillOut, OrderOut, format_money
 from task_station.domain.events import (
@@ -31,10 +32,16 @@ from task_station.domain.events import (
     ProposalDecided,
     RiskBreached,
 )
+from task_station.domain.jobs import JobChanged, JobProgressed
+from task_station.domain.notifications import NotificationRaised
+from task_station.domain.tasks import TaskChanged, TaskRunChanged
 
 #: Topics every connection receives; ``bars`` must be asked for (one message per bar).
 DEFAULT_TOPICS = frozenset(
     {"bot_status", "order", "fill", "portfolio", "proposal", "risk", "arbitrage", "backtest"}
+    | {"job", "notification", "task"}
+    | {"health"}  # the station's readiness, sent on change (see ``hub.HealthBeacon``)
+    | {"market_data"}  # downloads, recordings and replays (``market_schemas``)
 )
 OPTIONAL_TOPICS = frozenset({"bars"})
 
@@ -147,6 +154,34 @@ def _backtest_finished(event: BacktestFinished) -> Message:
     return _envelope("backtest_finished", event, {**data, "error": event.error})
 
 
+def _job(event: JobChanged) -> Message:
+    data = {"job_id": event.job_id, "kind": event.kind, "title": event.title}
+    attempts = {"attempts": event.attempts, "max_attempts": event.max_attempts}
+    return _envelope("job", event, {**data, "state": event.state, **attempts, "error": event.error})
+
+
+def _job_progress(event: JobProgressed) -> Message:
+    data = {"job_id": event.job_id, "kind": event.kind, "done": event.done, "total": event.total}
+    return _envelope("job_progress", event, {**data, "message": event.message})
+
+
+def _notification(event: NotificationRaised) -> Message:
+    data = {"id": event.notification_id, "kind": event.kind, "severity": event.severity}
+    return _envelope("notification", event, {**data, "title": event.title, "body": event.body})
+
+
+def _task(event: TaskChanged) -> Message:
+    data = {"task_id": event.task_id, "name": event.name, "change": event.change}
+    return _envelope("task", event, data)
+
+
+def _task_run(event: TaskRunChanged) -> Message:
+    data = {"task_id": event.task_id, "name": event.task_name, "run_id": event.run_id}
+    return _envelope(
+        "task_run", event, {**data, "status": event.status.value, "error": event.error}
+    )
+
+
 #: event class -> (topic, converter). The hub subscribes to exactly these classes.
 CONVERTERS: dict[type[Event], tuple[str, Callable[[Any], Message]]] = {
     BotStatusChanged: ("bot_status", _bot_status),
@@ -164,6 +199,12 @@ CONVERTERS: dict[type[Event], tuple[str, Callable[[Any], Message]]] = {
     ArbitrageTradeCompleted: ("arbitrage", _arbitrage_trade),
     BacktestProgress: ("backtest", _backtest_progress),
     BacktestFinished: ("backtest", _backtest_finished),
+    JobChanged: ("job", _job),
+    JobProgressed: ("job", _job_progress),
+    NotificationRaised: ("notification", _notification),
+    TaskChanged: ("task", _task),
+    TaskRunChanged: ("task", _task_run),
+    **MARKET_DATA_CONVERTERS,
 }
 
 
@@ -173,7 +214,9 @@ def conflation_key(event: Event) -> str | None:
         return f"portfolio:{event.bot_id}"
     if isinstance(event, BacktestProgress):
         return f"backtest:{event.run_id}"
-    return None
+    if isinstance(event, JobProgressed):
+        return f"job:{event.job_id}"
+    return market_data_conflation_key(event)
 
 
 def encode(message: Message) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, SecretStr
 
@@ -50,11 +50,6 @@ class _Response(BaseModel):
 
 
 # -- requests ----------------------------------------------------------------------------
-
-
-class LoginRequest(_Request):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=1024)
 
 
 #: A whole number in a request; JSON ``true`` or ``2.5`` is refused, not converted.
@@ -124,18 +119,6 @@ class HealthOut(_Response):
     status: str
     version: str
     time: datetime
-
-
-class UserOut(_Response):
-    username: str
-    role: str
-
-
-class TokenOut(_Response):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 scheme name, not a secret
-    expires_at: datetime
-    user: UserOut
 
 
 class LimitsOut(BaseModel):

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from collections.abc import Iterator
 
 import uvicorn
 from starlette.types import ASGIApp
+
+from task_station.domain.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +39,30 @@ class _TaskServer(uvicorn.Server):
         return None
 
 
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and the loopback addresses (127.0.0.0/8, ::1)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
+
+
+def check_bind_host(host: str, allow_remote: bool) -> None:
+    """Refuse to listen beyond this machine unless explicitly allowed."""
+    if not is_loopback(host) and not allow_remote:
+        raise ConfigurationError(
+            f"refusing to serve the API on {host!r}: it is not a loopback address, so other "
+            "machines could reach it. Keep TASK_API_HOST=127.0.0.1, or set "
+            "TASK_API_ALLOW_REMOTE=true and put TLS in front of it (see the README)"
+        )
+
+
 class ApiServer:
-    """Serve ``app`` on ``host:port`` from the running loop; ``port=0`` picks a free one."""
+    """Serve ``app`` on ``host:port`` from the running loop; ``port=0`` picks a free one.
+
+    Only loopback hosts are accepted unless ``allow_remote`` says otherwise."""
 
     def __init__(
         self,
@@ -45,9 +70,11 @@ class ApiServer:
         host: str = "127.0.0.1",
         port: int = 8765,
         *,
+        allow_remote: bool = False,
         log_level: str = "warning",
         shutdown_timeout: int = 5,
     ) -> None:
+        check_bind_host(host, allow_remote)
         config = uvicorn.Config(
             app,
             host=host,
@@ -57,6 +84,10 @@ class ApiServer:
             ws="websockets-sansio",
             log_config=None,
             log_level=log_level,
+            # The peer address drives rate limits and lockouts: never take it from a
+            # client-supplied X-Forwarded-For, and do not advertise the server.
+            proxy_headers=False,
+            server_header=False,
             # Without a limit, stop() would wait forever on a client that never hangs up.
             timeout_graceful_shutdown=shutdown_timeout,
         )

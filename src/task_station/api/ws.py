@@ -5,6 +5,11 @@ Authenticate with ``/ws?token=ACCESS_TOKEN`` (or, without the query parameter, s
 with code 4401. The server then sends ``{"type": "hello", ...}`` followed by event
 messages (see ``messages.py``). Clients may send ``{"subscribe": ["bars"]}`` and
 ``{"unsubscribe": [...]}``; both are answered with ``{"type": "subscribed", ...}``.
+
+The session behind the token is checked again every few seconds: once it is revoked
+(logout, a disabled user, a leaked refresh token) or expired, the socket is closed with
+4401. A client too slow for the stream loses its oldest messages and is told how many
+(``{"type": "lagged", "dropped": N}``); the engine never waits for it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from task_station.api.hub import EventHub, OutboxClosed, Subscriber
 from task_station.api.messages import DEFAULT_TOPICS, OPTIONAL_TOPICS, encode, hello
+from task_station.api.options import ApiOptions
 from task_station.domain.errors import AuthenticationError
 from task_station.services.bundle import Services
 from task_station.services.principal import Principal
@@ -42,9 +48,32 @@ async def event_stream(websocket: WebSocket, token: str | None = None) -> None:
     try:
         hi = hello(principal.username, principal.role.value, frozenset(subscriber.topics))
         await websocket.send_text(encode(hi))
-        await _pump(websocket, subscriber)
+        recheck = cast(ApiOptions, websocket.app.state.options).ws_recheck_seconds
+        await _pump(websocket, subscriber, _Watch(services, _token_of(websocket, token), recheck))
     finally:
         hub.disconnect(subscriber)
+
+
+def _token_of(websocket: WebSocket, token: str | None) -> str:
+    """The token the socket authenticated with (kept on its scope's state)."""
+    return token if token is not None else str(websocket.state.token)
+
+
+class _Watch:
+    """Re-checks the socket's session every ``interval`` seconds."""
+
+    def __init__(self, services: Services, token: str, interval: float) -> None:
+        self.services, self.token, self.interval = services, token, interval
+
+    async def run(self, websocket: WebSocket) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                self.services.auth.authenticate(self.token)
+            except AuthenticationError as exc:
+                with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                    await websocket.close(code=CLOSE_POLICY, reason=str(exc)[:120])
+                return
 
 
 async def _authenticate(
@@ -53,6 +82,7 @@ async def _authenticate(
     try:
         if token is None:
             token = await _token_from_first_message(websocket)
+            websocket.state.token = token
         return services.auth.authenticate(token)
     except (AuthenticationError, TimeoutError, ValueError, KeyError, TypeError) as exc:
         reason = str(exc) if isinstance(exc, AuthenticationError) else "send a valid token"
@@ -70,16 +100,17 @@ async def _token_from_first_message(websocket: WebSocket) -> str:
     return token
 
 
-async def _pump(websocket: WebSocket, subscriber: Subscriber) -> None:
-    """Send events and read client requests until either side stops."""
+async def _pump(websocket: WebSocket, subscriber: Subscriber, watch: _Watch) -> None:
+    """Send events and read client requests until either side stops or the session ends."""
     sender = asyncio.create_task(_send_events(websocket, subscriber))
     reader = asyncio.create_task(_read_requests(websocket, subscriber))
+    watcher = asyncio.create_task(watch.run(websocket))
     try:
-        await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({sender, reader, watcher}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (sender, reader):
+        for task in (sender, reader, watcher):
             task.cancel()
-        await asyncio.gather(sender, reader, return_exceptions=True)
+        await asyncio.gather(sender, reader, watcher, return_exceptions=True)
     if not sender.cancelled() and isinstance(sender.exception(), OutboxClosed):
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close(code=CLOSE_GOING_AWAY, reason="the station is stopping")

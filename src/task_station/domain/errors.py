@@ -66,3 +66,12 @@ class VenueAuthenticationError(VenueError):
 
 class SecretStoreError(TaskStationError):
     """The secrets vault is unavailable or refused an operation."""
+
+
+class TooManyRequestsError(TaskStationError):
+    """Too many attempts (logins, requests) in a short time; try again after
+    ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -23,7 +23,7 @@ from task_station.domain.orders import Fill, Order, OrderStatus
 from task_station.domain.positions import Position
 from task_station.domain.proposals import ApprovalRules, Proposal, ProposalStatus
 from task_station.domain.risk import KillSwitchState
-from task_station.domain.users import User
+from task_station.domain.users import SessionRecord, User
 
 
 class OrderStore(Protocol):
@@ -104,20 +104,64 @@ class UserStore(Protocol):
     def get(self, user_id: str) -> User | None: ...
     def count(self) -> int: ...
 
+    def list(self) -> builtins.list[User]:
+        """Every user, by username."""
+
+    def update(self, user: User) -> None:
+        """Store the user's role, active flag and password hash. NotFoundError if unknown."""
+
 
 class SessionStore(Protocol):
+    """Login sessions: families of refresh-token links (see ``SessionRecord``)."""
+
     def open(
-        self, session_id: str, user_id: str, created_at: datetime, expires_at: datetime
-    ) -> None: ...
+        self,
+        session_id: str,
+        user_id: str,
+        created_at: datetime,
+        expires_at: datetime,
+        *,
+        family_id: str | None = None,
+        refresh_hash: str | None = None,
+        client: str | None = None,
+    ) -> None:
+        """A new link; without ``family_id`` it starts its own family."""
 
     def is_active(self, session_id: str, now: datetime) -> bool: ...
     def revoke(self, session_id: str, when: datetime) -> None: ...
+    def get(self, session_id: str) -> SessionRecord | None: ...
+
+    def get_with_user(self, session_id: str) -> tuple[SessionRecord, User] | None:
+        """The link and its user, at once."""
+
+    def find_by_refresh(self, refresh_hash: str) -> SessionRecord | None: ...
+
+    def rotate(self, old_id: str, new: SessionRecord, when: datetime) -> bool:
+        """Mark ``old_id`` rotated and add ``new``, atomically; False (and nothing
+        changes) when ``old_id`` was already rotated or revoked."""
+
+    def revoke_family(self, family_id: str, when: datetime) -> int: ...
+
+    def revoke_user(self, user_id: str, when: datetime, *, keep_family: str | None = None) -> int:
+        """Revoke every session of the user (but ``keep_family``); returns how many."""
+
+    def families(self, user_id: str, now: datetime) -> builtins.list[SessionRecord]:
+        """The newest link of each of the user's usable families, newest first."""
 
 
 class AuditLog(Protocol):
     def record(
-        self, when: datetime, actor: str | None, action: str, subject: str, detail: str = ""
-    ) -> None: ...
+        self,
+        when: datetime,
+        actor: str | None,
+        action: str,
+        subject: str,
+        detail: str = "",
+        *,
+        before: Mapping[str, object] | None = None,
+        after: Mapping[str, object] | None = None,
+    ) -> None:
+        """Append an event (the face comes from ``domain.audit.current_face``)."""
 
 
 class AccountStore(Protocol):

@@ -88,13 +88,15 @@ class BotAnalyticsView(QWidget):
         self.current: BotAnalytics | None = None
         self.values: dict[str, QLabel] = {}
         grid = QGridLayout()
+        per_row = 5  # two rows of figures: the view stays usable in a narrow window
         for i, title in enumerate(SUMMARY):
             name = QLabel(title)
             name.setObjectName("metricName")
             value = QLabel("—")
             value.setObjectName("metricValue")
-            grid.addWidget(name, 0, i)
-            grid.addWidget(value, 1, i)
+            row, col = divmod(i, per_row)
+            grid.addWidget(name, 2 * row, col)
+            grid.addWidget(value, 2 * row + 1, col)
             self.values[title] = value
         self.curves = pg.GraphicsLayoutWidget()
         self.curves.setBackground(COLORS["bg"])
@@ -134,7 +136,9 @@ class BotAnalyticsView(QWidget):
         split.addWidget(lower)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
-        self.empty = EmptyState("Choose a bot: its equity, drawdown and trades appear here.")
+        self.empty = EmptyState(
+            "Choose a bot: its equity, drawdown and trades appear here.", size=72
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(grid)

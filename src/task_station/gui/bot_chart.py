@@ -50,6 +50,7 @@ class BotChartPanel(QWidget):
         self.title.setObjectName("chartTitle")
         self.info = QLabel("Create a bot with New… in the Bots panel, then start it.")
         self.info.setObjectName("chartInfo")
+        self.info.setMinimumWidth(1)  # long parameter lists are cut, not the window widened
         header = QHBoxLayout()
         header.addWidget(self.title)
         header.addStretch(1)

@@ -9,26 +9,45 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QWidget,
+)
 
 from task_station.domain.bots import BotStatus
 from task_station.domain.errors import TaskStationError
 from task_station.domain.events import BotStatusChanged
-from task_station.gui.bot_chart import BotChartPanel
+from task_station.gui.chart_area import ChartArea
 from task_station.gui.docks import BotsDock, OrdersDock, PortfolioDock
 from task_station.gui.docks.accounts import AccountsDock
+from task_station.gui.docks.audit import AuditDock
 from task_station.gui.docks.backtests import BacktestsDock
 from task_station.gui.docks.dex import DexDock
+from task_station.gui.docks.health import HealthDock
+from task_station.gui.docks.jobs import JobsDock
+from task_station.gui.docks.logs import LogsDock
+from task_station.gui.docks.market import MarketDock
+from task_station.gui.docks.notifications import NotificationsDock
 from task_station.gui.docks.proposals import ProposalsDock
+from task_station.gui.docks.tasks import TasksDock
 from task_station.gui.kill_switch import KillSwitchControl
 from task_station.gui.live import BusLink, Coalescer
 from task_station.gui.resources import app_icon
+from task_station.gui.settings_dialog import SettingsDialog
 from task_station.gui.tray import StationTray
 from task_station.services.bundle import Services
 from task_station.services.principal import Principal
 
 _GEOMETRY, _STATE = "main/geometry", "main/state"
 STRATEGY_POLL_MS = 3000
+#: Docks whose contents need more height than this scroll instead of growing the window.
+MAX_DOCK_MIN_HEIGHT = 140
+MAX_DOCK_MIN_WIDTH = 300
 
 
 #: Statuses of a bot whose task runs (a paused one still marks and protects its book).
@@ -56,8 +75,18 @@ class MainWindow(QMainWindow):
         self._settings = settings if settings is not None else QSettings()
         self.principal = principal
         self.last_error: str | None = None
-        self.chart_panel = BotChartPanel(services.bots, services.orders, services.events, self)
-        self.setCentralWidget(self.chart_panel)
+        # the centre: the chosen bot as tabs (chart with handles, analytics, 3D depth)
+        self.chart_area = ChartArea(
+            services.bots,
+            services.orders,
+            services.events,
+            strategies=services.strategies,
+            principal=principal,
+            analytics=services.analytics,
+            parent=self,
+        )
+        self.chart_panel = self.chart_area.chart_panel
+        self.setCentralWidget(self.chart_area)
         self.bots_dock = BotsDock(
             services.bots,
             services.portfolio,
@@ -81,6 +110,17 @@ class MainWindow(QMainWindow):
             self,
             settings=self._settings,
         )
+        self.jobs_dock = JobsDock(services.jobs, services.events, principal, self)
+        self.notifications_dock = NotificationsDock(services.notifications, services.events, self)
+        self.health_dock = HealthDock(services.health, services.metrics, self)
+        self.logs_dock = LogsDock(services.logs, services.events, principal, self)
+        self.audit_dock = AuditDock(services.audit, services.events, principal, self)
+        self.tasks_dock = TasksDock(services.tasks, services.events, principal, self)
+        self.market_dock = MarketDock(
+            services.market_data, services.events, principal, services.clock, self,
+            settings=self._settings, live=services.market_live,
+        )  # fmt: skip
+        self._make_docks_shrinkable()
         self._arrange_docks()
         self._build_menus()
         self._build_status_bar(api_url)
@@ -90,7 +130,11 @@ class MainWindow(QMainWindow):
         self.kill_switch.done.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.tray = StationTray(self, self.kill_switch)  # shown where the desktop has a tray
         self.tray.attach_proposals(self.proposals_dock, services.events)
-        self.bots_dock.bot_selected.connect(self.chart_panel.show_bot)
+        self.tray.attach_notifications(services.events)
+        self.jobs_dock.error.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.jobs_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.health_dock.error.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.bots_dock.bot_selected.connect(self.chart_area.show_bot)
         self.bots_dock.error.connect(self.show_error)
         self.bots_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.accounts_dock.error.connect(lambda text: self.statusBar().showMessage(text, 10000))
@@ -101,6 +145,10 @@ class MainWindow(QMainWindow):
         self.proposals_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.backtests_dock.error.connect(lambda text: self.statusBar().showMessage(text, 10000))
         self.backtests_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.tasks_dock.error.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.tasks_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.market_dock.error.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.market_dock.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self._status_refresh = Coalescer(self._update_running, 150, self)
         self.link = BusLink(self, services.events)
         self.link.on(BotStatusChanged, self._on_bot_status)
@@ -115,6 +163,24 @@ class MainWindow(QMainWindow):
 
     # -- layout ----------------------------------------------------------------------
 
+    def _make_docks_shrinkable(self) -> None:
+        """Put large dock contents in scroll areas: a tab group is as big as its biggest
+        member, and a dozen docks of forms would otherwise make the window too big for
+        a small screen."""
+        for dock in self.findChildren(QDockWidget):
+            inner = dock.widget()
+            if inner is None:
+                continue
+            need = inner.minimumSizeHint()
+            if need.height() <= MAX_DOCK_MIN_HEIGHT and need.width() <= MAX_DOCK_MIN_WIDTH:
+                continue
+            scroll = QScrollArea(dock)
+            scroll.setObjectName(f"{dock.objectName()}Scroll")
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setWidget(inner)
+            dock.setWidget(scroll)
+
     def _arrange_docks(self) -> None:
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -126,6 +192,14 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.portfolio_dock, self.accounts_dock)
         self.tabifyDockWidget(self.accounts_dock, self.dex_dock)
         self.tabifyDockWidget(self.dex_dock, self.backtests_dock)  # the widest group
+        self.tabifyDockWidget(self.backtests_dock, self.jobs_dock)
+        self.tabifyDockWidget(self.jobs_dock, self.tasks_dock)
+        self.tabifyDockWidget(self.jobs_dock, self.notifications_dock)
+        self.tabifyDockWidget(self.orders_dock, self.health_dock)
+        self.tabifyDockWidget(self.health_dock, self.logs_dock)
+        self.tabifyDockWidget(self.logs_dock, self.audit_dock)
+        self.tabifyDockWidget(self.logs_dock, self.market_dock)
+        self.orders_dock.raise_()
         self.portfolio_dock.raise_()
         self.resizeDocks([self.bots_dock], [560], Qt.Orientation.Horizontal)
         self.resizeDocks([self.orders_dock], [330], Qt.Orientation.Vertical)
@@ -140,16 +214,52 @@ class MainWindow(QMainWindow):
         self.reload_strategies_action.setEnabled(self.principal.role.can_trade())
         self.reload_strategies_action.triggered.connect(self.reload_strategies)
         station.addAction(self.reload_strategies_action)
+        settings_action = QAction("&Settings…", self)
+        settings_action.setShortcut("Ctrl+,")
+        settings_action.triggered.connect(self.open_settings)
+        station.addAction(settings_action)
         station.addSeparator()
         quit_action = QAction("&Quit", self)
         quit_action.setShortcut("Ctrl+Q")
         quit_action.triggered.connect(self.close)
         station.addAction(quit_action)
+        chart = self.menuBar().addMenu("&Chart")
+        for index, (title, key) in enumerate(
+            (("&Candles", "Ctrl+1"), ("&Analytics", "Ctrl+2"), ("&3D depth", "Ctrl+3"))
+        ):
+            action = QAction(title, self)
+            action.setShortcut(key)
+            action.triggered.connect(lambda _=False, i=index: self.chart_area.setCurrentIndex(i))
+            chart.addAction(action)
+        if self.chart_panel.tune_button is not None:
+            tune = QAction("&Parameters and handles", self)
+            tune.setShortcut("Ctrl+Shift+P")
+            tune.setCheckable(True)
+            tune.toggled.connect(self.chart_panel.set_tuning)
+            self.chart_panel.tune_button.toggled.connect(tune.setChecked)
+            chart.addAction(tune)
         view = self.menuBar().addMenu("&View")
         for dock in (self.bots_dock, self.orders_dock, self.portfolio_dock):
             view.addAction(dock.toggleViewAction())
         view.addAction(self.proposals_dock.toggleViewAction())
         view.addAction(self.backtests_dock.toggleViewAction())
+        view.addAction(self.jobs_dock.toggleViewAction())
+        view.addAction(self.tasks_dock.toggleViewAction())
+        view.addAction(self.notifications_dock.toggleViewAction())
+        view.addAction(self.health_dock.toggleViewAction())
+        view.addAction(self.logs_dock.toggleViewAction())
+        view.addAction(self.audit_dock.toggleViewAction())
+        view.addAction(self.market_dock.toggleViewAction())
+
+    def open_settings(self) -> SettingsDialog:
+        """The Settings dialog (read-only for non-admins); saved for the next start."""
+        dialog = SettingsDialog(self._services.settings, self.principal, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(
+            lambda: self.statusBar().showMessage("Settings saved: restart to apply them", 10000)
+        )
+        dialog.open()
+        return dialog
 
     def _build_status_bar(self, api_url: str | None) -> None:
         bar = self.statusBar()

@@ -44,8 +44,10 @@ class HandleSpec:
 
     def price(self, value: Decimal, reference: Decimal | None) -> Decimal | None:
         """Where the line sits for ``value`` (None: nothing to draw)."""
+        if value <= 0:
+            return None  # 0 means "off" (no stop) or "automatic" (grid bounds)
         if self.anchor is Anchor.PRICE:
-            return value if value > 0 else None
+            return value
         if reference is None or reference <= 0:
             return None
         share = value / 100 if self.percent else value
@@ -185,7 +187,12 @@ class ParamHandles(QObject):
                 pen=pg.mkPen(spec.color, width=2),
                 hoverPen=pg.mkPen(COLORS["text"], width=3),
                 label=spec.label + " {value:.6g}",
-                labelOpts={"position": 0.04, "color": spec.color, "movable": False},
+                labelOpts={
+                    "position": 0.12,
+                    "color": spec.color,
+                    "movable": False,
+                    "anchors": [(0, 1), (0, 1)],
+                },
             )
             line.setZValue(20)
             # a bound method, not a lambda: Qt would keep a lambda (and through it this

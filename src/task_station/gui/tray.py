@@ -19,6 +19,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QMainWindow, QMenu, QSystemTrayIcon
 
 from task_station.domain.events import ProposalCreated
+from task_station.domain.notifications import NotificationRaised
 from task_station.engine.bus import EventBus
 from task_station.gui.docks.proposals import ProposalsDock
 from task_station.gui.kill_switch import KILL_RED, KillSwitchControl, KillSwitchDialog
@@ -121,6 +122,27 @@ class StationTray(QObject):
         self.last_notice = (title, text, proposal.id)
         if self.icon.isVisible():
             self.icon.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 15000)
+
+    # -- notifications -------------------------------------------------------------------
+
+    def attach_notifications(self, bus: EventBus) -> None:
+        """Show each notification the desktop channel's rule accepts as a tray message."""
+        self.last_message: tuple[str, str] | None = None
+        self._notices = BusLink(self, bus)
+        self._notices.on(NotificationRaised, self.show_notification)
+
+    def show_notification(self, event: NotificationRaised) -> None:
+        if not event.desktop:
+            return
+        icons = {
+            "warning": QSystemTrayIcon.MessageIcon.Warning,
+            "error": QSystemTrayIcon.MessageIcon.Critical,
+            "critical": QSystemTrayIcon.MessageIcon.Critical,
+        }
+        self.last_message = (event.title, event.body)
+        if self.icon.isVisible():
+            icon = icons.get(event.severity, QSystemTrayIcon.MessageIcon.Information)
+            self.icon.showMessage(event.title, event.body, icon, 10000)
 
     def open_last_notice(self) -> None:
         """The notification was clicked: the station, with that proposal selected."""

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -80,6 +81,12 @@ class SessionRow(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    #: The login this link belongs to; every refresh adds a link to it (0010).
+    family_id: Mapped[str] = mapped_column(ID, index=True)
+    #: SHA-256 of the link's refresh token (the token itself is never stored).
+    refresh_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    rotated_at: Mapped[datetime | None]
+    client: Mapped[str | None]
 
 
 class AccountRow(Base):
@@ -259,6 +266,9 @@ class TaskRow(Base):
     owner: Mapped[str | None] = mapped_column(NAME)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime | None]
+    #: Runs missed while the station was down: skip, run_once or run_all (0008).
+    missed_runs: Mapped[str] = mapped_column(String(16), server_default="skip")
+    grace_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class TriggerRow(Base):
@@ -271,6 +281,9 @@ class TriggerRow(Base):
     kind: Mapped[str] = mapped_column(KIND)
     config: Mapped[dict[str, Any]]
     enabled: Mapped[bool] = mapped_column(Boolean)
+    #: A webhook trigger's public id (``POST /webhooks/{hook_id}``); its secret is in
+    #: the vault, never here.
+    hook_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class ActionRow(Base):
@@ -287,8 +300,10 @@ class ActionRow(Base):
 
 
 class RunRow(Base):
+    """One run of a task: why it ran, how each action ended, its log lines."""
+
     __tablename__ = "runs"
-    __table_args__ = (Index(None, "task_id", "started_at"),)
+    __table_args__ = (Index(None, "task_id", "started_at"), Index(None, "status"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
@@ -297,6 +312,37 @@ class RunRow(Base):
     finished_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16))
     output: Mapped[str | None] = mapped_column(Text)
+    cause: Mapped[str] = mapped_column(String(64), server_default="manual")
+    scheduled_for: Mapped[datetime | None]
+    logs: Mapped[list[Any] | None] = mapped_column(JsonDocument, nullable=True)
+    outcomes: Mapped[list[Any] | None] = mapped_column(JsonDocument, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
+
+
+class WebhookReceiptRow(Base):
+    """The fingerprint of an accepted webhook alert: unique per trigger, so the same
+    alert delivered twice (even at the same moment) runs its task once."""
+
+    __tablename__ = "webhook_receipts"
+    __table_args__ = (UniqueConstraint("trigger_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    trigger_id: Mapped[int] = mapped_column(ForeignKey("triggers.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+
+
+class TaskScheduleRow(Base):
+    """APScheduler's job store (``SQLAlchemyJobStore``'s own layout): each cron or
+    interval trigger's schedule and next run time, pickled by APScheduler."""
+
+    __tablename__ = "task_schedules"
+
+    id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float, index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class KillSwitchRow(Base):
@@ -324,9 +370,16 @@ class AuditEventRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     actor: Mapped[str | None] = mapped_column(NAME, index=True)
-    action: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64), index=True)
     subject: Mapped[str]
     detail: Mapped[str] = mapped_column(Text)
+    # The hash chain (0010, see ``domain.audit``): the face, the state before and after
+    # (canonical JSON), the previous event's hash and this event's own.
+    face: Mapped[str] = mapped_column(String(16), server_default="system")
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class SystemLogRow(Base):
@@ -501,3 +554,73 @@ class BacktestRunRow(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
     error: Mapped[str | None] = mapped_column(Text)
     report_path: Mapped[str | None] = mapped_column(Text)
+
+
+# --- background jobs and notifications ------------------------------------------------
+
+
+class JobRow(Base):
+    """One job of the persistent queue (see ``persistence.jobs``). ``claim_token`` is
+    new for each attempt: only the worker holding it may extend the lease or end it."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index(None, "state", "run_after"), Index(None, "created_at"))
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str]
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[int] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_by: Mapped[str | None] = mapped_column(NAME)
+    created_at: Mapped[datetime]
+    run_after: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    worker: Mapped[str | None] = mapped_column(String(128))
+    claim_token: Mapped[str | None] = mapped_column(ID)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean)
+    progress: Mapped[float] = mapped_column(Float)
+    progress_text: Mapped[str | None] = mapped_column(Text)
+    steps: Mapped[dict[str, Any]]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class NotificationRow(Base):
+    """One entry of the in-app notification feed."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index(None, "ts"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    ts: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str]
+    body: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]]
+    read_at: Mapped[datetime | None]
+
+
+class NotificationChannelRow(Base):
+    """A notification channel and its routing rule; its secret is in the vault under
+    ``secret_ref`` (never here)."""
+
+    __tablename__ = "notification_channels"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(16))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    kinds: Mapped[list[str]] = mapped_column(JsonDocument)  # shell patterns; [] = all
+    min_severity: Mapped[int] = mapped_column(Integer)
+    settings: Mapped[dict[str, Any]]
+    rate_per_minute: Mapped[float] = mapped_column(Float)
+    burst: Mapped[int] = mapped_column(Integer)
+    secret_ref: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -18,7 +18,12 @@ def check_policy(password: str) -> None:
     if len(password) < MIN_LENGTH:
         raise ValidationError(f"the password must have at least {MIN_LENGTH} characters")
     if len(password.encode("utf-8")) > MAX_BYTES:
-        raise ValidationError(f"the password must be at most {MAX_BYTES} bytes long")
+        raise ValidationError(
+            f"the password must be at most {MAX_BYTES} bytes long (UTF-8): bcrypt ignores "
+            "anything after that, so a longer one would be weaker than it looks"
+        )
+    if "\x00" in password:
+        raise ValidationError("the password must not contain a NUL character")
 
 
 def hash_password(password: str, rounds: int = 12) -> str:

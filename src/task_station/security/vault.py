@@ -9,12 +9,14 @@ only the reference names used here.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from pathlib import Path
 from typing import Any
 
 from task_station.domain.errors import SecretStoreError
+from task_station.redaction import remember_secret
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,21 @@ def _os_keyring() -> Any | None:
     if "cryptfile" in name:  # found via entry points: we configure that one ourselves
         return None
     return backend
+
+
+def _remember(value: str) -> None:
+    """Tell the redactor about a secret, and about each string inside a JSON one (a
+    notification channel keeps several fields in one entry)."""
+    remember_secret(value)
+    if value.startswith("{"):
+        try:
+            fields = json.loads(value)
+        except ValueError:
+            return
+        if isinstance(fields, dict):
+            for field in fields.values():
+                if isinstance(field, str):
+                    remember_secret(field)
 
 
 class SecretsVault:
@@ -112,6 +129,7 @@ class SecretsVault:
             ) from None
         if value is not None:
             self._cache[ref] = value
+            _remember(value)  # masked in every log line and audit row from now on
         return value
 
     def set(self, ref: str, value: str) -> None:
@@ -124,6 +142,7 @@ class SecretsVault:
                 f"cannot store secret {ref!r} in the vault: {type(exc).__name__}"
             ) from None
         self._cache[ref] = value
+        _remember(value)
 
     def delete(self, ref: str) -> None:
         """Remove the secret ``ref`` (no error if it is not there)."""

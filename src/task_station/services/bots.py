@@ -57,6 +57,7 @@ from task_station.domain.risk import (
 from task_station.engine.approvals import ApprovalRegistry
 from task_station.engine.bus import EventBus
 from task_station.engine.feeds import ReplayFeed
+from task_station.engine.market_feed_source import MarketCandleFeed
 from task_station.engine.order_manager import OrderManager
 from task_station.engine.portfolio import Portfolio
 from task_station.engine.risk import GlobalRisk, RiskManager
@@ -76,7 +77,7 @@ PROGRESS_PERSIST_SECONDS = 1.0
 @dataclass
 class _Running:
     runtime: BotRuntime
-    feed: ReplayFeed[Candle]
+    feed: ReplayFeed[Candle] | MarketCandleFeed  # a stored series, or bars from the bus
     orders: OrderManager
     start: int = 0  # the feed position this run started from
     task: asyncio.Task[None] | None = None
@@ -88,6 +89,12 @@ class _Running:
     def bars_done(self) -> int:
         """Bars of the feed processed so far (the strategy has seen them)."""
         return self.start + self.runtime.bars_seen
+
+    def halt(self) -> None:
+        """Ask the runtime to stop; a bus feed ends too (it may wait for the next bar)."""
+        self.runtime.request_stop()
+        if isinstance(self.feed, MarketCandleFeed):
+            self.feed.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,8 +262,10 @@ class BotService:
         self._bots.add(bot)
         self._publish(bot)  # every face learns of a bot created by any other face
         self._audit.record(
-            self._clock.now(), actor.username, "bot.create", bot.id, f"{name} {strategy}"
-        )
+            self._clock.now(), actor.username, "bot.create", bot.id, f"{name} {strategy}",
+            after={"name": bot.name, "strategy": strategy, "params": dict(bot.params),
+                   "quote_budget": str(budget), "status": bot.status.value},
+        )  # fmt: skip
         return bot
 
     async def start(self, actor: Principal, bot_id: str) -> BotDefinition:
@@ -283,7 +292,10 @@ class BotService:
             self._transition(starting, BotStatus.STOPPED, f"not started: {switch.describe()}")
             raise ConflictError(f"{switch.describe()}; an admin must release it before bots start")
         running = self._transition(starting, BotStatus.RUNNING, launch=prepared)
-        self._audit.record(self._clock.now(), actor.username, "bot.start", bot_id)
+        self._audit.record(
+            self._clock.now(), actor.username, "bot.start", bot_id,
+            before={"status": bot.status.value}, after={"status": running.status.value},
+        )  # fmt: skip
         return running
 
     async def stop(self, actor: Principal, bot_id: str) -> BotDefinition:
@@ -309,7 +321,7 @@ class BotService:
         """
         for bot_id, entry in list(self._running.items()):
             entry.suspending = True
-            entry.runtime.request_stop()
+            entry.halt()
             if entry.task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await entry.task
@@ -480,8 +492,9 @@ class BotService:
             f"{k}={stored[k]}" for k in stored if stored.get(k) != bot.params.get(k)
         )
         self._audit.record(
-            self._clock.now(), actor.username, "bot.update_params", bot_id, changed[:500]
-        )
+            self._clock.now(), actor.username, "bot.update_params", bot_id, changed[:500],
+            before={"params": dict(bot.params)}, after={"params": dict(stored)},
+        )  # fmt: skip
         return updated
 
     def resume(self, actor: Principal, bot_id: str) -> BotDefinition:
@@ -603,12 +616,14 @@ class BotService:
             self._approvals.close(bot_id, "the bot stopped")
         if entry.orders.risk is not None:
             entry.orders.risk.detach()
+        if isinstance(entry.feed, MarketCandleFeed):
+            entry.feed.close()  # it stops listening to the bus
 
     def _request_stop(self, bot: BotDefinition, entry: _Running) -> None:
         """running/paused -> stopping (stored), then ask the runtime to stop."""
         if bot.status in (BotStatus.RUNNING, BotStatus.PAUSED):
             self._transition(bot, BotStatus.STOPPING, bot.error)
-        entry.runtime.request_stop()
+        entry.halt()
 
     def _transition(
         self,
@@ -650,6 +665,7 @@ class BotService:
         strategy_params, limits, stops = split_bot_params(bot.params)
         strategy = self._strategies.build(bot.strategy, strategy_params)
         instrument = Instrument.from_symbol(bot.symbol, venue=bot.venue)
+        live = self._market.live_market(bot.data_source)  # None: a stored series
         candles = self._market.series(bot.data_source).candles
         snapshot = self._portfolios.load(bot.id)
         if snapshot is None:
@@ -657,7 +673,8 @@ class BotService:
         else:
             portfolio = Portfolio.from_snapshot(snapshot, instrument.quote)
         start = min(self._bots.progress(bot.id), len(candles))
-        clock = ManualClock(candles[min(start, len(candles) - 1)].ts)
+        first = candles[min(start, len(candles) - 1)].ts if candles else self._clock.now()
+        clock = ManualClock(first)
         fee = bps_to_rate(bot.fee_bps)
         balances = {b.asset: b.total for b in portfolio.snapshot().balances}
         venue = MatchingPaperVenue(instrument, balances, clock, maker_fee=fee, taker_fee=fee)
@@ -672,7 +689,13 @@ class BotService:
         )
         if start > 0 and orders.risk is not None:  # resumed: its limits go on counting
             orders.risk.restore(RiskMarks.from_mapping(self._bots.risk_marks(bot.id)))
-        feed = ReplayFeed(candles, pace=self._pace, start=start, fast_forward=self._fast_forward)
+        feed: ReplayFeed[Candle] | MarketCandleFeed
+        if live is not None:  # live or replayed bars of a market, from the bus
+            feed = MarketCandleFeed(self._bus, live.venue, live.symbol, live.timeframe)
+        else:
+            feed = ReplayFeed(
+                candles, pace=self._pace, start=start, fast_forward=self._fast_forward
+            )
         history = self._history.setdefault(bot.id, list(candles[max(0, start - 300) : start]))
         runtime = BotRuntime(
             bot_id=bot.id,

@@ -10,7 +10,7 @@ import dataclasses
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from task_station.api.backtest_schemas import (
@@ -22,6 +22,8 @@ from task_station.api.backtest_schemas import (
     SweepRowOut,
 )
 from task_station.api.deps import REQUIRE_LOGIN, PrincipalDep, ServicesDep
+from task_station.api.pagination import Page, page_dependency, paginate
+from task_station.services.backtests import MAX_LISTED
 
 router = APIRouter(prefix="/backtest", tags=["backtests"], dependencies=REQUIRE_LOGIN)
 
@@ -66,10 +68,14 @@ async def sweep_backtests(
 
 @router.get("")
 async def list_backtests(
-    services: ServicesDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+    services: ServicesDep,
+    request: Request,
+    response: Response,
+    page: Annotated[Page, page_dependency(default=50, maximum=500)],
 ) -> list[BacktestRunOut]:
     """The newest runs first."""
-    return [BacktestRunOut.of(run) for run in services.backtests.list(limit)]
+    runs = services.backtests.list(min(page.end, MAX_LISTED))
+    return [BacktestRunOut.of(run) for run in paginate(runs, page, request, response)]
 
 
 @router.get("/compare")

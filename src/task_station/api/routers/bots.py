@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from task_station.api.deps import REQUIRE_LOGIN, PrincipalDep, ServicesDep
+from task_station.api.pagination import PageDep, paginate
 from task_station.api.schemas import BotCreate, BotOut, BotParamsUpdate
 
 router = APIRouter(prefix="/bots", tags=["bots"], dependencies=REQUIRE_LOGIN)
 
 
 @router.get("")
-async def list_bots(services: ServicesDep) -> list[BotOut]:
-    return [BotOut.of(bot) for bot in services.bots.list()]
+async def list_bots(
+    services: ServicesDep, page: PageDep, request: Request, response: Response
+) -> list[BotOut]:
+    bots = services.bots.list()
+    return [BotOut.of(bot) for bot in paginate(bots, page, request, response, total=len(bots))]
 
 
 @router.post("", status_code=201)

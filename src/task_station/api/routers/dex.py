@@ -7,7 +7,9 @@ appear in a response.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
 
 from task_station.api.deps import REQUIRE_LOGIN, PrincipalDep, ServicesDep
 from task_station.api.dex_schemas import (
@@ -26,6 +28,10 @@ from task_station.api.dex_schemas import (
     WalletOut,
 )
 from task_station.domain.dex_registry import FollowedToken
+
+#: An EVM chain id as stored (a signed 64-bit column): larger numbers are refused (422).
+ChainId = Annotated[int, Path(gt=0, lt=2**63)]
+ChainIdQuery = Annotated[int | None, Query(gt=0, lt=2**63)]
 
 router = APIRouter(tags=["dex"], dependencies=REQUIRE_LOGIN)
 
@@ -58,13 +64,15 @@ async def add_chain(body: ChainCreate, principal: PrincipalDep, services: Servic
 
 
 @router.delete("/chains/{chain_id}", status_code=204)
-async def remove_chain(chain_id: int, principal: PrincipalDep, services: ServicesDep) -> Response:
+async def remove_chain(
+    chain_id: ChainId, principal: PrincipalDep, services: ServicesDep
+) -> Response:
     services.dex.remove_chain(principal, chain_id)
     return Response(status_code=204)
 
 
 @router.post("/chains/{chain_id}/check")
-async def check_chain(chain_id: int, services: ServicesDep) -> ChainCheckOut:
+async def check_chain(chain_id: ChainId, services: ServicesDep) -> ChainCheckOut:
     return ChainCheckOut.of(await services.dex.check_chain(chain_id))
 
 
@@ -72,7 +80,7 @@ async def check_chain(chain_id: int, services: ServicesDep) -> ChainCheckOut:
 
 
 @router.get("/wallets")
-async def list_wallets(services: ServicesDep, chain_id: int | None = None) -> list[WalletOut]:
+async def list_wallets(services: ServicesDep, chain_id: ChainIdQuery = None) -> list[WalletOut]:
     return [WalletOut.model_validate(w) for w in services.dex.list_wallets(chain_id)]
 
 
@@ -106,7 +114,7 @@ async def wallet_balances(wallet_id: str, services: ServicesDep) -> list[TokenBa
 
 
 @router.get("/dexes")
-async def list_dexes(services: ServicesDep, chain_id: int | None = None) -> list[DexOut]:
+async def list_dexes(services: ServicesDep, chain_id: ChainIdQuery = None) -> list[DexOut]:
     return [DexOut.model_validate(d) for d in services.dex.list_dexes(chain_id)]
 
 

@@ -35,7 +35,7 @@ class DepthCandleChart(QWidget):
     def reset_view(self) -> None:
         if self._data is not None:
             self.view.set_data(*self._data)
-            self.view.setCameraPosition(elevation=22, azimuth=-70)
+            self.view.setCameraPosition(elevation=16, azimuth=-62)
 
     def _on_hover(self, text: str) -> None:
         if text:

@@ -64,7 +64,7 @@ class DepthCandleView(gl.GLViewWidget):  # type: ignore[misc]
         self._centres = np.zeros((0, 3))
         self._first_shown = 0
         self._level = 1
-        self.setCameraPosition(distance=120, elevation=22, azimuth=-70)
+        self.setCameraPosition(distance=120, elevation=16, azimuth=-62)
 
     # -- data -------------------------------------------------------------------
 
@@ -76,10 +76,13 @@ class DepthCandleView(gl.GLViewWidget):  # type: ignore[misc]
         self._scale = PriceScale.fit(candles, PRICE_HEIGHT)
         self.built = None
         n = len(candles)
-        visible = min(n, 160)
+        visible = min(n, 120)
         centre_x = (n - visible / 2) * geo.X_STEP
-        self.opts["center"] = QVector3D(centre_x, geo.DEPTH_OFFSET, PRICE_HEIGHT / 2)
-        self.opts["distance"] = max(40.0, visible * 0.9)
+        # look at where the newest bars trade, not at the middle of the whole history
+        recent = candles.close[max(0, n - visible) :]
+        centre_z = float(self._scale.z(float(recent.mean()))) if n else PRICE_HEIGHT / 2
+        self.opts["center"] = QVector3D(centre_x, geo.DEPTH_OFFSET, centre_z)
+        self.opts["distance"] = max(40.0, visible * 0.75)
         self._grid.setSize(x=max(n, 1) * geo.X_STEP, y=DEPTH_HEIGHT * 2, z=1)
         self._grid.resetTransform()
         self._grid.translate(n * geo.X_STEP / 2, DEPTH_HEIGHT / 2, 0)

@@ -29,6 +29,9 @@ through the hashes of the last ``reorg_depth`` processed blocks (a hash that cha
 under a recorded height, or a new block whose parent is not the recorded hash). Then
 every pair gets a fresh snapshot at the fork point, marked ``reorg=True``, and the new
 branch is read from there: block numbers after the fork may come again, as other blocks.
+
+``PoolPriceFeed`` turns those updates into the station's market-data events (a pool
+price per block, a trade per swap) for ``marketdata.live``, like any exchange feed.
 """
 
 from __future__ import annotations
@@ -41,19 +44,34 @@ import re
 from collections.abc import AsyncGenerator, Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
 from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from web3 import AsyncHTTPProvider, AsyncWeb3, WebSocketProvider
 from web3.exceptions import BlockNotFound
 from web3.providers.persistent import PersistentConnectionProvider
 from web3.utils.subscriptions import LogsSubscription, NewHeadsSubscription
 
-from task_station.domain.dex import DexSpec, PoolState, SwapEvent, SyncEvent
+from task_station.domain.clock import Clock, SystemClock
+from task_station.domain.dex import DexSpec, PoolState, SwapEvent, SyncEvent, Token, check_address
 from task_station.domain.errors import ValidationError
+from task_station.domain.events import Event
+from task_station.domain.market_feed import (
+    FeedStatus,
+    FeedStatusChanged,
+    PoolPriceUpdated,
+    Publish,
+    StreamKind,
+    Subscription,
+    TradePrinted,
+)
+from task_station.domain.orders import OrderSide
+from task_station.domain.symbols import DexPair
 from task_station.venues.dex.client import UniswapV2Client
 from task_station.venues.dex.contracts import abi
 
@@ -810,3 +828,154 @@ class PoolFeed:
             failures,
             delay,
         )
+
+
+# -- market-data events for the station's live data (``MarketDataFeed``) ------------------
+
+
+def checksum_address(value: str) -> str:
+    """The EIP-55 form of an EVM address; a mixed-case address must already be it.
+
+    All-lower and all-upper hex carry no checksum and are accepted; mixed case that
+    does not match is refused (a typo in one character of a copied address).
+    """
+    check_address(value)
+    fixed = to_checksum_address(value)
+    body = value[2:]
+    if body != body.lower() and body != body.upper() and value != fixed:
+        raise ValidationError(
+            f"address {value} fails its EIP-55 checksum (a mistyped character?); "
+            f"copy it again from the block explorer"
+        )
+    return str(fixed)
+
+
+def swap_trade(
+    update: PoolUpdate, swap: SwapEvent, base: Token, quote: Token
+) -> tuple[OrderSide, Decimal, Decimal]:
+    """``(taker side, base amount, quote amount)`` of a swap, from the base's view."""
+    base_is_0 = update.pool.token0.address.lower() == base.address.lower()
+    base_in, base_out = (
+        (swap.amount0_in, swap.amount0_out) if base_is_0 else (swap.amount1_in, swap.amount1_out)
+    )
+    quote_in, quote_out = (
+        (swap.amount1_in, swap.amount1_out) if base_is_0 else (swap.amount0_in, swap.amount0_out)
+    )
+    if base_out > base_in:  # base left the pool: the taker bought it
+        return (
+            OrderSide.BUY,
+            base.from_units(base_out - base_in),
+            quote.from_units(quote_in - quote_out),
+        )
+    return (
+        OrderSide.SELL,
+        base.from_units(base_in - base_out),
+        quote.from_units(quote_out - quote_in),
+    )
+
+
+class PoolPriceFeed:
+    """Uniswap V2 pools as ``MarketDataFeed`` events, read through a ``PoolFeed``.
+
+    Each pair is registered as a market (``DexPair``: its pool, base and quote
+    addresses and ``venue:BASE/QUOTE``). A ``pool`` subscription publishes
+    ``PoolPriceUpdated`` after every block that moved the pool (and the snapshot at the
+    start); a ``trades`` subscription publishes each swap as a ``TradePrinted`` (id
+    ``tx_hash:log_index``, price = quote paid or received per base, to 28 significant
+    digits). A block's swaps come before the pool price they left. A chain reorganisation is reported as ``RESYNCING`` and followed by the
+    pool's state at the fork point.
+    """
+
+    def __init__(
+        self, feed: PoolFeed, pairs: Iterable[DexPair], *, venue: str, clock: Clock | None = None
+    ) -> None:
+        self._feed = feed
+        self.venue = venue
+        self._clock: Clock = clock or SystemClock()
+        self._pairs: dict[str, DexPair] = {}
+        for pair in pairs:
+            if pair.symbol.venue != venue:
+                raise ValidationError(f"{pair.symbol} is not a market of {venue}")
+            self._pairs[pair.pair_address.lower()] = pair
+        self._wanted: set[tuple[StreamKind, str]] = set()
+        self._publish: Publish | None = None
+
+    def subscribe(self, subscription: Subscription) -> None:
+        if subscription.kind not in (StreamKind.POOL, StreamKind.TRADES):
+            raise ValidationError(f"{self.venue} pools offer pool prices and swaps (trades) only")
+        if all(p.symbol.pair != subscription.symbol for p in self._pairs.values()):
+            known = ", ".join(sorted(p.symbol.pair for p in self._pairs.values()))
+            raise ValidationError(
+                f"{self.venue} follows no pool for {subscription.symbol!r} (known: {known})"
+            )
+        self._wanted.add((subscription.kind, subscription.symbol))
+
+    async def run(self, publish: Publish) -> None:
+        self._publish = publish
+        connected: set[str] = set()
+        try:
+            async for update in self._feed:
+                pair = self._pairs.get(update.pool.pair.lower())
+                if pair is None:
+                    continue
+                if pair.pair_address not in connected:
+                    connected.add(pair.pair_address)
+                    self._status(pair, FeedStatus.CONNECTED, f"following from block {update.block}")
+                self._on_update(pair, update)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the feed retries node errors itself: this is fatal
+            for pair in self._pairs.values():
+                self._status(pair, FeedStatus.FAILED, f"the pool feed stopped: {scrub(str(exc))}")
+        finally:
+            self._publish = None
+
+    async def stop(self) -> None:
+        await self._feed.aclose()
+
+    def _on_update(self, pair: DexPair, update: PoolUpdate) -> None:
+        base = update.pool.token(pair.base_address)
+        quote = update.pool.token(pair.quote_address)
+        symbol = pair.symbol.pair
+        if update.reorg:
+            detail = f"chain reorganisation: back to block {update.block}; later prices replaced"
+            self._status(pair, FeedStatus.RESYNCING, detail)
+        if (StreamKind.TRADES, symbol) in self._wanted:
+            for swap in update.swaps:
+                side, amount, cost = swap_trade(update, swap, base, quote)
+                if amount <= 0 or cost <= 0:
+                    continue  # not a trade: only one token moved (a donation, a flash loan)
+                self._emit(
+                    TradePrinted(
+                        ts=update.timestamp, venue=self.venue, symbol=symbol,
+                        trade_id=f"{swap.tx_hash}:{swap.log_index}", price=cost / amount,
+                        amount=amount, side=side,
+                    )
+                )  # fmt: skip
+        if (StreamKind.POOL, symbol) in self._wanted and update.pool.reserve0 > 0:
+            r_base, r_quote = update.pool.reserves_for(base.address)
+            self._emit(
+                PoolPriceUpdated(
+                    ts=update.timestamp, venue=self.venue, symbol=symbol, pool=pair.pair_address,
+                    price=update.pool.mid_price(base), base_reserve=base.from_units(r_base),
+                    quote_reserve=quote.from_units(r_quote), block=update.block,
+                    reorg=update.reorg,
+                )
+            )  # fmt: skip
+
+    def _status(self, pair: DexPair, status: FeedStatus, detail: str) -> None:
+        for kind, symbol in self._wanted:
+            if symbol == pair.symbol.pair:
+                self._emit(
+                    FeedStatusChanged(
+                        ts=self._clock.now(), venue=self.venue, symbol=symbol, stream=kind,
+                        status=status, detail=detail,
+                    )
+                )  # fmt: skip
+
+    def _emit(self, event: Event) -> None:
+        if self._publish is not None:
+            try:
+                self._publish(event)
+            except Exception:
+                log.exception("%s: publishing %s failed", self.venue, type(event).__name__)

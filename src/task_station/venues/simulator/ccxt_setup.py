@@ -10,6 +10,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+#: The ccxt binance options that keep ``load_markets`` on the endpoints the simulator has.
+SPOT_ONLY_OPTIONS: dict[str, Any] = {
+    "fetchCurrencies": False,
+    "fetchMargins": False,
+    "fetchMarkets": {"types": ["spot"]},
+}
+#: The ccxt class whose dialect the simulator speaks.
+SIMULATOR_EXCHANGE_ID = "binance"
+
 
 def _rewrite(url: str, base: str) -> str:
     target = urlsplit(base)
@@ -29,7 +38,6 @@ def _rewrite_tree(node: Any, base: str) -> Any:
 def point_ccxt_at(exchange: Any, base_url: str) -> Any:
     """Rewrite ``exchange.urls["api"]`` to ``base_url`` and set spot-only options."""
     exchange.urls["api"] = _rewrite_tree(exchange.urls["api"], base_url)
-    exchange.options["fetchCurrencies"] = False
-    exchange.options["fetchMargins"] = False
-    exchange.options["fetchMarkets"] = {"types": ["spot"]}
+    for key, value in SPOT_ONLY_OPTIONS.items():
+        exchange.options[key] = dict(value) if isinstance(value, dict) else value
     return exchange

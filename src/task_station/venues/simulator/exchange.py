@@ -35,6 +35,7 @@ class SimExchange:
         *,
         config: MatchingConfig | None = None,
         warmup: int = 50,
+        history: int = 0,
     ) -> None:
         self.clock = ManualClock(data.bars[0].ts)
         self.venue = MatchingPaperVenue(
@@ -45,7 +46,8 @@ class SimExchange:
         self.order_ids: dict[str, int] = {}
         self.cids: dict[int, str] = {}
         self.trades: list[MyTrade] = []
-        for _ in range(min(warmup, len(data.bars) - 1)):
+        self.market.seed_history(min(history, len(data.bars) - 1))
+        for _ in range(min(warmup, len(data.bars) - 1 - len(self.market.played))):
             self.market.step()
 
     @property

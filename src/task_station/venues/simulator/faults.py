@@ -5,6 +5,10 @@ dup_ack=0.02,seed=1``: added latency on every REST call; HTTP 429 with ``Retry-A
 HTTP 503; WebSocket connections dropped on a publish; an order accepted but its
 response never delivered (the connection is closed); duplicated WebSocket messages.
 The draws come from one seeded generator in request order, so a run replays exactly.
+
+Two faults are counted rather than drawn: ``rate429_next=3`` answers the next three REST
+requests with 429, and ``hole=START-END`` (ms, half-open; repeatable) makes klines leave
+out the bars opening in that range, as an exchange does for an outage.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ class FaultSpec:
     rates: dict[str, float] = field(default_factory=dict)
     seed: int = 0
     rng: random.Random = field(default_factory=random.Random)
+    rate429_next: int = 0
+    holes: list[tuple[int, int]] = field(default_factory=list)
 
     @classmethod
     def parse(cls, spec: str, default_seed: int = 0) -> FaultSpec:
@@ -43,14 +49,31 @@ class FaultSpec:
                     out.seed = int(value)
                 elif key in RATES:
                     out.rates[key] = float(value)
+                elif key == "rate429_next":
+                    out.rate429_next = int(value)
+                elif key == "hole":
+                    start, _, end = value.partition("-")
+                    out.holes.append((int(start), int(end)))
                 else:
                     raise ValidationError(
-                        f"unknown fault {key!r}; use latency, seed, {', '.join(RATES)}"
+                        f"unknown fault {key!r}; use latency, seed, rate429_next, hole, "
+                        f"{', '.join(RATES)}"
                     )
             except ValueError:
                 raise ValidationError(f"fault {key!r} has a bad value {value!r}") from None
         out.rng = random.Random(out.seed)
         return out
+
+    def in_hole(self, ts_ms: int) -> bool:
+        """Whether klines must leave out the bar opening at ``ts_ms``."""
+        return any(start <= ts_ms < end for start, end in self.holes)
+
+    def take_rate_limit(self) -> bool:
+        """True for each of the next ``rate429_next`` requests, or by ``rate429``'s draw."""
+        if self.rate429_next > 0:
+            self.rate429_next -= 1
+            return True
+        return self.roll("rate429")
 
     def roll(self, kind: str) -> bool:
         """True if fault ``kind`` strikes now (no draw is spent on a disabled fault)."""
@@ -77,7 +100,7 @@ async def fault_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     if faults.latency_s:
         await asyncio.sleep(faults.latency_s)
-    if faults.roll("rate429"):
+    if faults.take_rate_limit():
         return web.Response(status=429, text="Too many requests", headers={"Retry-After": "1"})
     if faults.roll("err5xx"):
         return web.Response(status=503, text="Service Unavailable")

@@ -81,6 +81,7 @@ class SimMarket:
         self.clock = clock
         self.levels = levels
         self.played: list[Candle] = []
+        self.played_ms: list[int] = []  # open times of ``played``, for klines paging
         self.trades: deque[PublicTrade] = deque(maxlen=1000)
         self.book: tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]] = ([], [])
         self.listeners: list[Callable[[Candle, list[PublicTrade]], None]] = []
@@ -105,12 +106,26 @@ class SimMarket:
         self.venue.process_bar(bar)
         self.clock.set(bar.ts + timedelta(milliseconds=self.bar_ms))
         self.played.append(bar)
+        self.played_ms.append(datetime_to_ms(bar.ts))
         trades = self._print_trades(bar)
         self.book = self._lay_book(bar)
         self.venue.set_book(*self.book)
         for listener in list(self.listeners):
             listener(bar, trades)
         return True
+
+    def seed_history(self, count: int) -> None:
+        """Take the next ``count`` bars as history at once: served by klines, never matched
+        (seconds for a year of bars, where playing them would take minutes)."""
+        bars = self.data.bars[self._pos : self._pos + count]
+        if not bars:
+            return
+        self._pos += len(bars)
+        self.played.extend(bars)
+        self.played_ms.extend(datetime_to_ms(b.ts) for b in bars)
+        self.clock.set(bars[-1].ts + timedelta(milliseconds=self.bar_ms))
+        self.book = self._lay_book(bars[-1])
+        self.venue.set_book(*self.book)
 
     def now_ms(self) -> int:
         return datetime_to_ms(self.clock.now())

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Callable
 from decimal import Decimal
 
 from aiohttp import web
 
 from task_station.domain.candles import TIMEFRAME_SECONDS
-from task_station.domain.clock import datetime_to_ms
 from task_station.venues.simulator import binance_format as fmt
 from task_station.venues.simulator.exchange import SimExchange
-from task_station.venues.simulator.keys import EXCHANGE
+from task_station.venues.simulator.keys import EXCHANGE, FAULTS
 from task_station.venues.simulator.order_params import error
 
 routes = web.RouteTableDef()
@@ -119,6 +120,30 @@ async def depth(request: web.Request) -> web.Response:
     return web.json_response({"lastUpdateId": len(ex.market.played), "bids": bids, "asks": asks})
 
 
+def _int_param(request: web.Request, name: str, default: int) -> int:
+    value = request.query.get(name)
+    return default if value is None else int(value)
+
+
+def select_klines(
+    ms: list[int], start: int | None, end: int | None, limit: int, skip: Callable[[int], bool]
+) -> list[int]:
+    """Indices of the bars Binance returns: from ``startTime`` forward, else back from
+    ``endTime`` (or the newest bar); at most ``limit``; ``skip`` leaves bars out."""
+    hi = len(ms) if end is None else bisect.bisect_right(ms, end)
+    if start is not None:
+        candidates: range = range(bisect.bisect_left(ms, start), hi)
+    else:
+        candidates = range(hi - 1, -1, -1)
+    out: list[int] = []
+    for i in candidates:
+        if len(out) == limit:
+            break
+        if not skip(ms[i]):
+            out.append(i)
+    return sorted(out)
+
+
 @routes.get("/api/v3/klines")
 async def klines(request: web.Request) -> web.Response:
     bad = _symbol_error(request)
@@ -128,12 +153,22 @@ async def klines(request: web.Request) -> web.Response:
     interval = request.query.get("interval")
     if interval != ex.market.data.timeframe:
         return web.json_response(error(-1120, "Invalid interval."), status=400)
-    start = int(request.query.get("startTime", "0"))
-    end = int(request.query.get("endTime", str(2**62)))
-    limit = min(int(request.query.get("limit", "500")), 1000)
-    rows = [b for b in ex.market.played if start <= datetime_to_ms(b.ts) <= end]
-    rows = rows[:limit] if "startTime" in request.query else rows[-limit:]
-    return web.json_response([fmt.kline_row(b, interval) for b in rows])
+    try:
+        start = _int_param(request, "startTime", -1)
+        end = _int_param(request, "endTime", -1)
+        limit = _int_param(request, "limit", 500)
+    except ValueError:
+        return web.json_response(error(-1100, "Illegal characters found in parameter."), status=400)
+    if limit < 1:
+        return web.json_response(error(-1100, "limit must be at least 1."), status=400)
+    limit = min(limit, 1000)  # Binance's spot maximum
+    faults = request.app[FAULTS]
+    rows = select_klines(
+        ex.market.played_ms, None if start < 0 else start, None if end < 0 else end,
+        limit, faults.in_hole,
+    )  # fmt: skip
+    played = ex.market.played
+    return web.json_response([fmt.kline_row(played[i], interval) for i in rows])
 
 
 def last_price(ex: SimExchange) -> Decimal | None:

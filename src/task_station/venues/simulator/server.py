@@ -39,6 +39,8 @@ class SimulatorConfig:
     api_secret: str = "sim-secret"  # noqa: S105 - a loopback test credential, not a secret
     bars_per_second: float = 1.0
     warmup_bars: int = 50
+    #: Bars served as history at once (klines pages through them), before the warm-up.
+    history_bars: int = 0
     balances: dict[str, Decimal] = field(default_factory=dict)
     matching: MatchingConfig = field(default_factory=MatchingConfig)
 
@@ -56,7 +58,11 @@ class SimulatorServer:
         inst = data.instrument
         balances = self.config.balances or {inst.quote: Decimal(100_000), inst.base: Decimal(10)}
         self.exchange = SimExchange(
-            data, balances, config=self.config.matching, warmup=self.config.warmup_bars
+            data,
+            balances,
+            config=self.config.matching,
+            warmup=self.config.warmup_bars,
+            history=self.config.history_bars,
         )
         self.faults = FaultSpec.parse(self.config.faults, default_seed=self.config.seed)
         self.hub = WsHub(self.exchange, self.faults)
@@ -104,11 +110,8 @@ class SimulatorServer:
     def set_faults(self, spec: str) -> None:
         """Swap the fault spec at run time (tests load markets first, then break things)."""
         fresh = FaultSpec.parse(spec, default_seed=self.config.seed)
-        self.faults.latency_s, self.faults.rates, self.faults.rng = (
-            fresh.latency_s,
-            fresh.rates,
-            fresh.rng,
-        )
+        for name in ("latency_s", "rates", "seed", "rng", "rate429_next", "holes"):
+            setattr(self.faults, name, getattr(fresh, name))
 
     def step(self, bars: int = 1) -> None:
         """Advance the market by ``bars`` bars now (tests drive time with this)."""
@@ -136,10 +139,17 @@ def parse_args(argv: list[str] | None) -> SimulatorConfig:
     parser.add_argument("--api-key", default="sim-key")
     parser.add_argument("--api-secret", default="sim-secret")
     parser.add_argument("--bars-per-second", type=float, default=1.0)
+    parser.add_argument(
+        "--history-bars",
+        type=int,
+        default=0,
+        help="serve the first N bars at once as history (klines pages through them)",
+    )
     ns = parser.parse_args(argv)
     return SimulatorConfig(
         port=ns.port, seed=ns.seed, data=ns.data, faults=ns.faults, api_key=ns.api_key,
         api_secret=ns.api_secret, bars_per_second=ns.bars_per_second,
+        history_bars=ns.history_bars,
     )  # fmt: skip
 
 

@@ -74,3 +74,46 @@ def kline_event(sym: str, bar: Candle, timeframe: str, now_ms: int) -> Json:
             "x": True, "q": row[7], "V": row[9], "Q": row[10], "B": "0",
         },
     }  # fmt: skip
+
+
+def agg_trade_row(trade: PublicTrade) -> Json:
+    """One ``GET /api/v3/aggTrades`` entry.
+
+    The simulator prints no partial fills, so each trade is its own aggregate: ``a``
+    (and ``f``, ``l``) is the trade id, the same id the ``@trade`` stream sends.
+    """
+    return {
+        "a": trade.trade_id,
+        "p": num(trade.price),
+        "q": num(trade.quantity),
+        "f": trade.trade_id,
+        "l": trade.trade_id,
+        "T": trade.ts_ms,
+        "m": trade.buyer_is_maker,
+        "M": True,
+    }
+
+
+def agg_trade_event(sym: str, trade: PublicTrade, now_ms: int) -> Json:
+    """An ``aggTrade`` stream event (ids shared with ``aggTrades`` over REST)."""
+    return {"e": "aggTrade", "E": now_ms, "s": sym, **agg_trade_row(trade)}
+
+
+def select_agg_trades(
+    trades: list[PublicTrade],
+    *,
+    from_id: int | None,
+    start_ms: int | None,
+    end_ms: int | None,
+    limit: int,
+) -> list[Json]:
+    """``aggTrades`` query semantics: ``fromId`` onwards, or a time window (oldest
+    first, at most ``limit``), or else the most recent ``limit`` trades."""
+    if from_id is not None:
+        chosen = [t for t in trades if t.trade_id >= from_id][:limit]
+    elif start_ms is not None or end_ms is not None:
+        lo, hi = start_ms or 0, end_ms if end_ms is not None else 2**62
+        chosen = [t for t in trades if lo <= t.ts_ms <= hi][:limit]
+    else:
+        chosen = trades[-limit:]
+    return [agg_trade_row(t) for t in chosen]

@@ -40,7 +40,9 @@ class WsHub:
         self.exchange = exchange
         self.faults = faults
         self.connections: list[Connection] = []
-        self._prev_book: tuple[list[list[str]], list[list[str]]] = ([], [])
+        # The book the first diff starts from: the warmed-up one (an empty start made
+        # the first depthUpdate delete nothing, leaving the warm-up levels in clients).
+        self._prev_book: tuple[list[list[str]], list[list[str]]] = self._book_strings()
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(heartbeat=None)
@@ -125,6 +127,8 @@ class WsHub:
             return [events.mini_ticker(sym, market.played[-24:], now)]
         if kind == "trade":
             return [events.trade_event(sym, t, now) for t in trades]
+        if kind == "aggTrade":
+            return [events.agg_trade_event(sym, t, now) for t in trades]
         if kind == "depth":
             n = len(market.played)
             return [events.depth_diff(sym, n, now, self._prev_book, book)]
@@ -147,4 +151,36 @@ def ws_routes(hub: WsHub) -> list[web.RouteDef]:
         web.get("/ws/{rest:.*}", hub.handle),
         web.get("/stream", hub.handle),
         web.get("/stream/{rest:.*}", hub.handle),
+        *trade_history_routes(hub),
     ]
+
+
+def trade_history_routes(hub: WsHub) -> list[web.RouteDef]:
+    """``GET /api/v3/aggTrades``: the REST side of the trade streams.
+
+    It lives beside the streams because the two share trade ids: a client that lost
+    its socket fills the gap from here and matches trades by id. Only the market's
+    recent trades (its ring buffer) can be read back.
+    """
+
+    async def agg_trades(request: web.Request) -> web.Response:
+        market = hub.exchange.market
+        if request.query.get("symbol") != fmt.market_id(market.instrument):
+            return web.json_response({"code": -1121, "msg": "Invalid symbol."}, status=400)
+        try:
+            query = {k: int(request.query[k]) for k in ("fromId", "startTime", "endTime", "limit")
+                     if k in request.query}  # fmt: skip
+        except ValueError:
+            return web.json_response(
+                {"code": -1100, "msg": "Illegal characters found in a parameter."}, status=400
+            )
+        rows = events.select_agg_trades(
+            list(market.trades),
+            from_id=query.get("fromId"),
+            start_ms=query.get("startTime"),
+            end_ms=query.get("endTime"),
+            limit=max(1, min(query.get("limit", 500), 1000)),
+        )
+        return web.json_response(rows)
+
+    return [web.get("/api/v3/aggTrades", agg_trades)]
