@@ -1101,7 +1101,7 @@ def _is_first_run(settings: Settings) -> bool:
 
     if config_file().exists() or settings.database_url:
         return False
-    return not (settings.data_dir / "task-station.db").exists()
+    return not settings.sqlite_file.exists()
 
 
 def _load_settings_after_setup(before: Settings) -> Settings:

@@ -165,7 +165,12 @@ class Settings(BaseSettings):
         return self.data_dir / "logs" / "station.jsonl"
 
     @property
+    def sqlite_file(self) -> Path:
+        """The embedded database's file (used when ``database_url`` is not set)."""
+        return self.data_dir / "task-station.db"
+
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'task-station.db').as_posix()}"
+        return f"sqlite:///{self.sqlite_file.as_posix()}"

@@ -67,3 +67,14 @@ async def test_a_bad_market_name_is_refused() -> None:
         watch.watch(VIEWER, "simulator:BTC/USDT")
     assert watch.watched() == []
     await watch.shutdown()
+
+
+async def test_shutting_down_before_the_feeds_started_ends_cleanly(sim: SimulatorServer) -> None:
+    clock = SystemClock()
+    watch = LiveWatchService(
+        LiveMarketData(EventBus().publish, clock), live_feed_opener(clock, sim.url)
+    )
+    watch.watch(VIEWER, "simulator:BTC/USDT")
+    async with asyncio.timeout(5):
+        await watch.shutdown()  # the hub's task had not run yet
+    assert not watch.live.running

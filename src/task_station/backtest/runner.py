@@ -379,6 +379,18 @@ def equity_path(
     Cash and position only change at fills, so they are step functions of the bar
     index; the equity is cash + position x close, evaluated for every bar at once.
     """
+    cash_delta, held = _book_path(bars, fills)
+    equity = float(cash) + np.cumsum(cash_delta) + held * bars.close
+    return equity, held != 0
+
+
+def position_path(bars: BarColumns, fills: Sequence[Fill]) -> FloatArray:
+    """The position held at each bar's close (a fill lands on the bar it happened in)."""
+    return _book_path(bars, fills)[1]
+
+
+def _book_path(bars: BarColumns, fills: Sequence[Fill]) -> tuple[FloatArray, FloatArray]:
+    """Per bar: the cash the fills moved in it, and the position held at its close."""
     n = len(bars)
     cash_delta = np.zeros(n, dtype=np.float64)
     qty_delta = np.zeros(n, dtype=np.float64)
@@ -391,8 +403,7 @@ def equity_path(
             qty_delta[j] += float(sign * f.quantity)
     held = np.cumsum(qty_delta)
     held[np.abs(held) < 1e-12] = 0.0
-    equity = float(cash) + np.cumsum(cash_delta) + held * bars.close
-    return equity, held != 0
+    return cash_delta, held
 
 
 def run_backtest_sync(

@@ -286,15 +286,17 @@ class ParamHandles(QObject):
         self.changed.emit(name)
 
     def _draw_derived(self) -> None:
-        for line in self.derived:
-            self._plot.removeItem(line)
-        self.derived.clear()
+        """The implied lines, moved in place when their number stays (every new bar moves
+        the reference: recreating them each time would churn the scene)."""
         derive = DERIVED.get(self._strategy)
-        if derive is None:
-            return
-        pen = pg.mkPen(COLORS["accent_dim"], width=1, style=Qt.PenStyle.DashLine)
-        for price in derive(self._form.values(), self._reference):
-            line = pg.InfiniteLine(pos=float(price), angle=0, movable=False, pen=pen)
-            line.setZValue(15)
-            self._plot.addItem(line, ignoreBounds=True)
-            self.derived.append(line)
+        prices = [] if derive is None else derive(self._form.values(), self._reference)
+        if len(prices) != len(self.derived):
+            for line in self.derived:
+                self._plot.removeItem(line)
+            pen = pg.mkPen(COLORS["accent_dim"], width=1, style=Qt.PenStyle.DashLine)
+            self.derived = [pg.InfiniteLine(angle=0, movable=False, pen=pen) for _ in prices]
+            for line in self.derived:
+                line.setZValue(15)
+                self._plot.addItem(line, ignoreBounds=True)
+        for line, price in zip(self.derived, prices, strict=True):
+            line.setValue(float(price))

@@ -83,11 +83,16 @@ class LiveMarketData:
         self._prices: dict[MarketKey, Decimal] = {}
         self._status: dict[tuple[str, str, StreamKind], FeedStatus] = {}
         self._stopped = asyncio.Event()
+        #: While ``run`` runs: its feed and timer tasks (feeds added later join them).
+        self._tasks: list[asyncio.Task[None]] | None = None
 
     # -- set-up -----------------------------------------------------------------------
 
     def add_feed(self, feed: MarketDataFeed) -> None:
+        """Add a feed; one added while ``run`` is running starts at once."""
         self._feeds.append(feed)
+        if self._tasks is not None:
+            self._tasks.append(asyncio.create_task(feed.run(self.on_event)))
 
     def build_candles(self, venue: str, symbol: str, timeframe: str) -> None:
         """Build ``timeframe`` candles of ``venue``'s ``symbol`` from its trades."""
@@ -102,9 +107,11 @@ class LiveMarketData:
         self._stopped.clear()
         tasks = [asyncio.create_task(f.run(self.on_event)) for f in self._feeds]
         tasks.append(asyncio.create_task(self._timer()))
+        self._tasks = tasks
         try:
             await self._stopped.wait()
         finally:
+            self._tasks = None
             for feed in self._feeds:
                 with contextlib.suppress(Exception):
                     await feed.stop()
@@ -116,6 +123,11 @@ class LiveMarketData:
 
     async def stop(self) -> None:
         self._stopped.set()
+
+    @property
+    def running(self) -> bool:
+        """True while ``run`` is running (feeds added now start at once)."""
+        return self._tasks is not None
 
     async def _timer(self) -> None:
         while True:

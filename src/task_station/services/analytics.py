@@ -22,11 +22,9 @@ from task_station.backtest.metrics import (
     drawdown_series,
     trade_table,
 )
-from task_station.backtest.runner import equity_path
+from task_station.backtest.runner import equity_path, position_path
 from task_station.domain.bar_columns import BarColumns
 from task_station.domain.candles import TIMEFRAME_SECONDS
-from task_station.domain.clock import datetime_to_ms
-from task_station.domain.orders import Fill, OrderSide
 from task_station.services.bots import BotService
 from task_station.services.trading import OrderService
 
@@ -87,7 +85,7 @@ class AnalyticsService:
             )  # fmt: skip
         bars = BarColumns.from_candles(candles)
         equity, in_market = equity_path(bars, fills, bot.quote_budget)
-        held = _position_path(bars, fills)
+        held = position_path(bars, fills)
         with np.errstate(divide="ignore", invalid="ignore"):
             exposure = np.where(equity > 0, np.abs(held * bars.close) / equity, 0.0)
         seconds = TIMEFRAME_SECONDS.get(bot.timeframe) or _median_seconds(bars)
@@ -119,18 +117,6 @@ class AnalyticsService:
             trades,
             metrics,
         )
-
-
-def _position_path(bars: BarColumns, fills: builtins.list[Fill]) -> FloatArray:
-    """The position held at each bar's close (fills land on the bar they happened in)."""
-    qty = np.zeros(len(bars))
-    if fills:
-        at = np.searchsorted(bars.ts, [datetime_to_ms(f.ts) for f in fills], side="right") - 1
-        for j, f in zip(np.clip(at, 0, len(bars) - 1).tolist(), fills, strict=True):
-            qty[j] += float(f.quantity) * (1 if f.side is OrderSide.BUY else -1)
-    held = np.cumsum(qty)
-    held[np.abs(held) < 1e-12] = 0.0
-    return held
 
 
 def _median_seconds(bars: BarColumns) -> int:

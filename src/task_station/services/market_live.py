@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import logging
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
@@ -20,8 +19,6 @@ from task_station.domain.market_feed import MarketDataFeed, StreamKind, Subscrip
 from task_station.domain.symbols import MarketSymbol
 from task_station.marketdata.live import LiveMarketData
 from task_station.services.principal import Principal
-
-log = logging.getLogger(__name__)
 
 #: What a watched market streams unless told otherwise.
 DEFAULT_STREAMS = (StreamKind.TICKER, StreamKind.TRADES)
@@ -34,8 +31,7 @@ class LiveWatchService:
         self.live = live
         self._open_feed = open_feed
         self._feeds: dict[str, MarketDataFeed] = {}
-        self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._timer: asyncio.Task[None] | None = None
+        self._run: asyncio.Task[None] | None = None
         self._watched: dict[str, tuple[StreamKind, ...]] = {}
 
     def watched(self) -> builtins.list[str]:
@@ -65,12 +61,9 @@ class LiveWatchService:
         feed = self._feeds.get(m.venue)
         if feed is None:
             feed = self._feeds[m.venue] = self._open_feed(m.venue)
-            self.live.add_feed(feed)
-            self._tasks[m.venue] = loop.create_task(
-                feed.run(self.live.on_event), name=f"live feed {m.venue}"
-            )
-        if self._timer is None or self._timer.done():
-            self._timer = loop.create_task(self._close_bars(), name="live bars")
+            self.live.add_feed(feed)  # starts at once once the hub runs
+        if self._run is None:
+            self._run = loop.create_task(self.live.run(), name="live market data")
         for kind in kinds:
             feed.subscribe(Subscription(kind, m.pair))
         if StreamKind.TRADES in kinds:
@@ -89,25 +82,17 @@ class LiveWatchService:
                 unsubscribe(Subscription(kind, m.pair))
 
     async def shutdown(self) -> None:
-        for feed in self._feeds.values():
-            with contextlib.suppress(Exception):
-                await feed.stop()
-        tasks = [*self._tasks.values(), *([self._timer] if self._timer else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        """Stop every feed (their connections close) and the hub."""
+        if self._run is not None:
+            started = self.live.running
+            await self.live.stop()
+            if not started:  # created but not yet running: it would clear the stop
+                self._run.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._run
+            self._run = None
+            if not started:
+                for feed in self._feeds.values():
+                    with contextlib.suppress(Exception):
+                        await feed.stop()
         self._feeds.clear()
-        self._tasks.clear()
-        self._timer = None
-
-    async def _close_bars(self) -> None:
-        """Close trade-built bars whose time is up (what ``LiveMarketData.run`` does for
-        feeds it starts itself)."""
-        while True:
-            await asyncio.sleep(1.0)
-            try:
-                self.live.close_due()
-            except Exception:  # a bad bar must not stop every other market's bars
-                log.exception("closing live bars failed")
